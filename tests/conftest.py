@@ -1,0 +1,68 @@
+"""Shared fixtures: a real Redis server, the Okta org simulator over real HTTP, an Okta client.
+
+Nothing here patches project code: every fixture is a real server on loopback.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.redis_server import EmbeddedRedis
+from bot.server import BackgroundServer
+
+SIM_API_TOKEN = "00sim-test-api-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real redis-server on a free TCP port for the whole session."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), port=free_port(), persist=False)
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """A client on a flushed database; components share this convention: decode_responses=True."""
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def okta_org():  # type: ignore[no-untyped-def]
+    """A fresh, deterministic demo org (the same users, groups and statuses on every run)."""
+    from oktasim import seed_demo_org
+
+    org = seed_demo_org()
+    org.add_api_token(SIM_API_TOKEN)
+    return org
+
+
+@pytest.fixture
+async def okta_sim(okta_org) -> AsyncIterator[BackgroundServer]:  # type: ignore[no-untyped-def]
+    """The simulator serving `okta_org` over HTTP; `okta_sim.url` is the org URL."""
+    from oktasim import create_app
+
+    async with BackgroundServer(create_app(okta_org)) as server:
+        yield server
+
+
+@pytest.fixture
+async def okta(okta_sim: BackgroundServer):  # type: ignore[no-untyped-def]
+    """An Okta client with an API token against the simulator."""
+    from oktaclient import OktaClient
+
+    async with OktaClient.from_api_token(okta_sim.url, SIM_API_TOKEN) as client:
+        yield client
