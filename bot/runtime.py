@@ -1,0 +1,123 @@
+"""The composition root: builds the process's shared resources from settings.
+
+Each outside party is either real (configured) or a local stand-in served over loopback HTTP,
+so the bot itself has one code path: it always talks HTTP to "Okta" and "Slack", and Redis
+is always a real server (REDIS_URL, or the embedded one).
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import redis.asyncio as aioredis
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.redis_server import EmbeddedRedis
+from bot.server import BackgroundServer
+from bot.settings import Settings
+from oktaclient import OktaClient
+
+
+@dataclass
+class Parts:
+    """What is real and what is simulated, for the start-up banner and /readyz."""
+
+    slack: str = "simulated"
+    okta: str = "simulated"
+    redis: str = "embedded"
+    notes: list[str] = field(default_factory=list)
+
+
+class Runtime:
+    """`async with Runtime(settings) as rt:` gives rt.redis, rt.okta, rt.slack and the stand-ins' handles."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.parts = Parts()
+        self._stack = AsyncExitStack()
+        self.redis: aioredis.Redis
+        self.okta: OktaClient
+        self.slack: AsyncWebClient
+        self.signing_secret: str = ""
+        self.hook_secret: str = ""
+        self.okta_org_url: str = ""
+        self.okta_sim = None  # the simulator's OktaOrg, when Okta is simulated
+        self.slack_sim = None  # the stand-in SlackWorkspace, when Slack is simulated
+
+    async def __aenter__(self) -> Runtime:
+        try:
+            await self._start_redis()
+            await self._start_okta()
+            await self._start_slack()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _start_redis(self) -> None:
+        url = self.settings.redis_url
+        if url is None:
+            embedded = EmbeddedRedis(self.settings.data_dir / "redis")
+            url = embedded.start()
+            self._stack.callback(embedded.stop)
+            self.parts.redis = f"embedded (data in {embedded.data_dir})"
+        else:
+            self.parts.redis = "real"
+        self.redis = aioredis.Redis.from_url(url, decode_responses=True)
+        self._stack.push_async_callback(self.redis.aclose)
+
+    async def _start_okta(self) -> None:
+        s = self.settings
+        self.hook_secret = s.okta_hook_secret.get_secret_value() if s.okta_hook_secret else ""
+        if s.okta_configured:
+            assert s.okta_org_url is not None
+            self.okta_org_url = s.okta_org_url
+            if s.okta_api_token is not None:
+                client = OktaClient.from_api_token(s.okta_org_url, s.okta_api_token.get_secret_value())
+            else:
+                client = OktaClient.from_private_key(
+                    s.okta_org_url, s.okta_client_id or "", s.okta_private_key_pem() or "", scopes=list(s.okta_scopes)
+                )
+            self.parts.okta = f"real ({s.okta_org_url})"
+        else:
+            from oktasim import create_app, seed_demo_org
+
+            org = seed_demo_org()
+            token = secrets.token_urlsafe(24)
+            org.add_api_token(token)
+            server = await self._stack.enter_async_context(BackgroundServer(create_app(org)))
+            self.okta_sim = org
+            self.okta_org_url = server.url
+            self.hook_secret = self.hook_secret or secrets.token_urlsafe(24)
+            client = OktaClient.from_api_token(server.url, token)
+            self.parts.okta = f"simulated (demo org at {server.url})"
+        self.okta = await self._stack.enter_async_context(client)
+
+    async def _start_slack(self) -> None:
+        s = self.settings
+        if s.slack_configured:
+            assert s.slack_bot_token is not None
+            token, base_url = s.slack_bot_token.get_secret_value(), s.slack_api_url
+            self.signing_secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
+            self.parts.slack = "real (Socket Mode)" if s.socket_mode else "real (HTTP)"
+        else:
+            from slacksim import create_app, demo_workspace
+
+            ws = demo_workspace()
+            server = await self._stack.enter_async_context(BackgroundServer(create_app(ws)))
+            self.slack_sim = ws
+            token, base_url = ws.bot_token, f"{server.url}/api/"
+            self.signing_secret = ws.signing_secret
+            self.parts.slack = f"simulated (Slack Web API stand-in at {server.url})"
+        self.slack = AsyncWebClient(
+            token=token, base_url=base_url, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)]
+        )

@@ -1,0 +1,196 @@
+"""Process settings, from environment variables and an optional `.env` file (pydantic-settings).
+
+`load_settings()` reports every missing or invalid setting at once, in one message, and never
+echoes a secret's value. Secrets are `SecretStr`, so they print as '**********' in reprs and logs.
+Anything left unset is simulated (sandbox): no Slack -> the local console, no Okta -> the org
+simulator, no REDIS_URL -> an embedded redis-server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import SplitResult, urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_OKTA_SCOPES = (
+    "okta.users.read",
+    "okta.users.manage",
+    "okta.groups.read",
+    "okta.groups.manage",
+    "okta.logs.read",
+    "okta.eventHooks.read",
+    "okta.eventHooks.manage",
+    "okta.factors.read",
+    "okta.factors.manage",
+)
+
+_SECRET_FIELDS = {
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "okta_api_token",
+    "okta_private_key",
+    "okta_hook_secret",
+}
+
+
+class SettingsError(Exception):
+    """Every problem found in the configuration, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Configuration problems:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    okta_org_url: str | None = None
+    okta_api_token: SecretStr | None = None
+    okta_client_id: str | None = None
+    okta_private_key: SecretStr | None = Field(default=None, description="PEM text, or a path to a PEM file")
+    okta_scopes: Annotated[tuple[str, ...], NoDecode] = DEFAULT_OKTA_SCOPES
+    okta_hook_secret: SecretStr | None = None
+
+    redis_url: str | None = None
+    policy_file: Path | None = None
+    data_dir: Path = Path("data")
+
+    @field_validator("okta_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(s for s in value.replace(",", " ").split() if s)
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        _require_http_url(value)
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("okta_org_url")
+    @classmethod
+    def _org_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = _require_http_url(value)
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError("must be the org's base URL, e.g. https://acme.okta.com (no path)")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    # -- what is real and what is simulated -------------------------------------------------
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def okta_configured(self) -> bool:
+        return self.okta_org_url is not None
+
+    def okta_private_key_pem(self) -> str | None:
+        """The private key as PEM text, read from the file when the setting is a path."""
+        if self.okta_private_key is None:
+            return None
+        raw = self.okta_private_key.get_secret_value().strip()
+        if raw.startswith("-----BEGIN"):
+            return raw
+        return Path(raw).expanduser().read_text()
+
+    def cross_field_problems(self) -> list[str]:
+        """Problems that involve several settings; field-level ones come from pydantic."""
+        problems: list[str] = []
+        if self.slack_configured:
+            if not self.slack_bot_token.get_secret_value().startswith("xoxb-"):  # type: ignore[union-attr]
+                problems.append("SLACK_BOT_TOKEN: must be a bot token (starts with xoxb-)")
+            if self.slack_signing_secret is None and not self.socket_mode:
+                problems.append("SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set (HTTP mode)")
+            if self.socket_mode and not self.slack_app_token.get_secret_value().startswith("xapp-"):  # type: ignore[union-attr]
+                problems.append("SLACK_APP_TOKEN: must be an app-level token (starts with xapp-)")
+        elif self.slack_signing_secret is not None or self.slack_app_token is not None:
+            problems.append("SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set")
+
+        oauth = self.okta_client_id is not None or self.okta_private_key is not None
+        if self.okta_configured:
+            if self.okta_api_token is None and not oauth:
+                problems.append("OKTA_API_TOKEN, or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY: one is required with OKTA_ORG_URL")
+            if self.okta_api_token is not None and oauth:
+                problems.append("OKTA_API_TOKEN and OKTA_CLIENT_ID/OKTA_PRIVATE_KEY: set one way to authenticate, not both")
+            if oauth and self.okta_client_id is None:
+                problems.append("OKTA_CLIENT_ID: required with OKTA_PRIVATE_KEY")
+            if oauth and self.okta_private_key is None:
+                problems.append("OKTA_PRIVATE_KEY: required with OKTA_CLIENT_ID")
+            if oauth and self.okta_private_key is not None:
+                problems.extend(self._private_key_problems())
+            if not self.okta_scopes:
+                problems.append("OKTA_SCOPES: must name at least one scope")
+        elif self.okta_api_token is not None or oauth:
+            problems.append("OKTA_ORG_URL: required when Okta credentials are set")
+        if self.slack_configured and self.policy_file is None:
+            problems.append("POLICY_FILE: required with a real Slack workspace (start from policy/example.yaml)")
+        if self.policy_file is not None and not self.policy_file.is_file():
+            problems.append(f"POLICY_FILE: no such file: {self.policy_file}")
+        return problems
+
+    def _private_key_problems(self) -> list[str]:
+        try:
+            pem = self.okta_private_key_pem()
+        except OSError as exc:
+            return [f"OKTA_PRIVATE_KEY: not PEM text and not a readable file ({exc.strerror})"]
+        try:
+            key = load_pem_private_key(pem.encode(), password=None)  # type: ignore[union-attr]
+        except (ValueError, TypeError):
+            return ["OKTA_PRIVATE_KEY: not a valid unencrypted PEM private key"]
+        if not isinstance(key, RSAPrivateKey):
+            return ["OKTA_PRIVATE_KEY: must be an RSA key (Okta's private_key_jwt uses RS256)"]
+        return []
+
+
+def _require_http_url(value: str) -> SplitResult:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return parts
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and check the settings; raise SettingsError listing every problem found."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError([_describe(err) for err in exc.errors()]) from None
+    problems = settings.cross_field_problems()
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _describe(err: object) -> str:
+    """One line per pydantic error, naming the env var; the offending value is echoed only if not secret."""
+    loc = err["loc"]  # type: ignore[index]
+    field = str(loc[0]) if loc else "settings"
+    message = str(err["msg"]).removeprefix("Value error, ")  # type: ignore[index]
+    shown = "" if field in _SECRET_FIELDS else f" (got {err.get('input')!r})"  # type: ignore[attr-defined]
+    return f"{field.upper()}: {message}{shown}"
