@@ -114,6 +114,7 @@ class Runtime:
 
             ws = demo_workspace()
             server = await self._stack.enter_async_context(BackgroundServer(create_app(ws)))
+            ws.base_url = server.url  # so response_url links it hands out point at this server
             self.slack_sim = ws
             token, base_url = ws.bot_token, f"{server.url}/api/"
             self.signing_secret = ws.signing_secret
