@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -65,4 +66,11 @@ async def okta(okta_sim: BackgroundServer):  # type: ignore[no-untyped-def]
     from oktaclient import OktaClient
 
     async with OktaClient.from_api_token(okta_sim.url, SIM_API_TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+async def api(okta_sim: BackgroundServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A raw HTTP client on the simulator with the test API token, for asserting wire-level behaviour."""
+    async with httpx.AsyncClient(base_url=okta_sim.url, headers={"Authorization": f"SSWS {SIM_API_TOKEN}"}) as client:
         yield client

@@ -1,0 +1,156 @@
+"""The org's operations with their side effects: what the API and the scenario helpers both do, so
+both change state the same way and write the same System Log events (which event hooks deliver).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from oktaclient.models import UserStatus
+from oktasim import _errors, _ids
+from oktasim._clock import Clock
+from oktasim._directory import Directory
+from oktasim._factors import PushTransaction
+from oktasim._ids import IdFactory
+from oktasim._logs import Origin, SystemLog
+from oktasim._records import Factor, Group, User
+from oktasim._status import TRANSITIONS, Op, next_status
+
+
+class Operations:
+    def __init__(self, clock: Clock, ids: IdFactory, directory: Directory, log: SystemLog) -> None:
+        self._clock = clock
+        self._ids = ids
+        self._directory = directory
+        self._log = log
+        self._user_type_id = ids.okta_id(_ids.USER_TYPE)  # the org's one user type
+
+    def new_user(self, profile: dict[str, Any], status: UserStatus, password: bool, created: datetime) -> User:
+        """A user record in the directory, as of `created` (no System Log event)."""
+        activated = None if status in (UserStatus.STAGED, UserStatus.PROVISIONED) else created
+        user = User(
+            id=self._ids.okta_id(_ids.USER),
+            status=status,
+            profile=profile,
+            created=created,
+            last_updated=created,
+            type_id=self._user_type_id,
+            has_password=password,
+            activated=activated,
+            status_changed=activated,
+            password_changed=created if password else None,
+        )
+        self._directory.add_user(user)
+        return user
+
+    def transition(self, user: User, op: Op, origin: Origin) -> None:
+        """A lifecycle operation: Okta's checks, the status change, its side effects and its log event."""
+        target = next_status(op, user.status, user.has_password)
+        now = self._clock.now()
+        if target is not None and target != user.status:
+            user.status = target
+            user.status_changed = now
+        if op is Op.ACTIVATE:
+            user.activated = now
+        elif op is Op.EXPIRE_PASSWORD_WITH_TEMP:
+            user.has_password = True
+            user.password_changed = now
+        elif op is Op.DEACTIVATE:
+            user.sessions = 0
+        elif op is Op.RESET_FACTORS:
+            for factor in user.factors:
+                self._log.emit(
+                    "user.mfa.factor.deactivate",
+                    origin,
+                    message="Reset factor for user",
+                    targets=[user.log_target(), _factor_target(factor)],
+                )
+            user.factors.clear()
+        user.last_updated = now
+        transition = TRANSITIONS[op]
+        self._log.emit(
+            transition.event_type,
+            origin,
+            message=transition.display_message,
+            targets=[user.log_target()],
+            severity=transition.severity,
+        )
+
+    def create_user(
+        self, profile: dict[str, Any], password: bool, activate: bool, expire_password: bool, origin: Origin
+    ) -> User:
+        user = self.new_user(dict(profile), UserStatus.STAGED, password, self._clock.now())
+        self._log.emit("user.lifecycle.create", origin, message="Create Okta user", targets=[user.log_target()])
+        if activate:
+            self.transition(user, Op.ACTIVATE, origin)
+            if expire_password and user.status is UserStatus.ACTIVE:
+                self.transition(user, Op.EXPIRE_PASSWORD, origin)
+        return user
+
+    def delete_user(self, user: User, origin: Origin) -> None:
+        """Okta's delete: deactivates a user that is not DEPROVISIONED yet; deletes one that is."""
+        if user.status is not UserStatus.DEPROVISIONED:
+            self.transition(user, Op.DEACTIVATE, origin)
+            return
+        self._directory.remove_user(user)
+        self._log.emit(
+            "user.lifecycle.delete.initiated", origin, message="Delete Okta user initiated", targets=[user.log_target()]
+        )
+
+    def set_membership(self, group: Group, user: User, member: bool, origin: Origin) -> None:
+        if group.type != "OKTA_GROUP":
+            raise _errors.access_denied()  # Okta manages BUILT_IN and APP_GROUP memberships itself
+        if (user.id in group.member_ids) == member:
+            return
+        if member:
+            group.member_ids.add(user.id)
+        else:
+            group.member_ids.discard(user.id)
+        group.last_membership_updated = self._clock.now()
+        targets = [user.log_target(), group.log_target()]
+        verb = "add" if member else "remove"
+        self._log.emit(
+            f"group.user_membership.{verb}",
+            origin,
+            targets=targets,
+            message="Add user to group membership" if member else "Remove user from group membership",
+        )
+        if group.privileged:
+            self._log.emit(
+                "user.account.privilege.grant" if member else "user.account.privilege.revoke",
+                origin,
+                message="Grant user privilege" if member else "Revoke user privilege",
+                targets=targets,
+            )
+
+    def clear_sessions(self, user: User, origin: Origin) -> None:
+        user.sessions = 0
+        self._log.emit("user.session.clear", origin, message="Clear user session", targets=[user.log_target()])
+
+    def push_answered(self, tx: PushTransaction) -> None:
+        user = self._directory.users.get(tx.user_id)
+        if user is None or tx.result == "WAITING":
+            return
+        origin = Origin(actor=user.log_target(), user_agent="Okta Verify")
+        if tx.result == "SUCCESS":
+            self._log.emit(
+                "user.authentication.auth_via_mfa",
+                origin,
+                message="Authentication of user via MFA",
+                targets=[user.log_target()],
+            )
+        elif tx.result == "REJECTED":
+            self._log.emit(
+                "user.mfa.okta_verify.deny_push",
+                origin,
+                message="User rejected Okta push verify",
+                targets=[user.log_target()],
+                outcome="FAILURE",
+                reason="User rejected Okta push verify",
+                severity="WARN",
+            )
+
+
+def _factor_target(factor: Factor) -> dict[str, Any]:
+    return {"id": factor.id, "type": "Factor", "alternateId": factor.factor_type, "displayName": factor.factor_type}
