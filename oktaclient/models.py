@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class _OktaModel(BaseModel):
@@ -89,7 +89,21 @@ class FactorTransaction(_OktaModel):
     """Result of a factor verify call, or of polling its transaction (push)."""
 
     factorResult: str  # WAITING, SUCCESS, REJECTED, TIMEOUT, ...
+    expiresAt: datetime | None = None
     links: dict[str, Any] = Field(default_factory=dict, alias="_links")
+    embedded: dict[str, Any] = Field(default_factory=dict, alias="_embedded")
+
+    @property
+    def poll_url(self) -> str | None:
+        """Where to poll a WAITING push; absent once the transaction has finished."""
+        poll = self.links.get("poll")
+        return poll.get("href") if isinstance(poll, dict) else None
+
+    @property
+    def correct_answer(self) -> int | None:
+        """The number the user must pick on the phone when the org enforces number matching."""
+        challenge = self.embedded.get("challenge")
+        return challenge.get("correctAnswer") if isinstance(challenge, dict) else None
 
 
 class LogActor(_OktaModel):
@@ -213,6 +227,20 @@ class ErrorBody(_OktaModel):
     errorLink: str | None = None
     errorId: str | None = None
     errorCauses: list[ErrorCause] = Field(default_factory=list)
+
+
+class Outcome(BaseModel):
+    """What a write operation returns: enough for the audit trail and the reply, nothing more.
+
+    `reset_url` is a one-time credential (set only by reset_password(send_email=False)), so it is a
+    SecretStr: it never shows in a repr, a log line or an exception.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str | None  # Okta's X-Okta-Request-Id: ties the audit record to Okta's System Log
+    user: User | None = None
+    reset_url: SecretStr | None = None
 
 
 EventHookDelivery.model_rebuild()
