@@ -1,0 +1,48 @@
+"""Slack stand-ins: a fake Slack Web API that records every call, and requests built as Slack sends them.
+
+    ws = demo_workspace()                  # Acme's users, usergroups and channels (emails match oktasim)
+    app = create_app(ws)                   # Starlette: Web API at /api/{method}, response_urls at /response/{id}
+    async with BackgroundServer(app) as srv:
+        ws.base_url = srv.url              # where response_urls point (also learned from the first call)
+        client = AsyncWebClient(token=ws.bot_token, base_url=f"{srv.url}/api/")
+        await ws.send(bot_url, ws.slash_command("U0HANA00001", "unlock lee.locked@acme.example"))
+        call = await ws.wait_for(lambda c: c.method == "chat.postMessage")
+
+State: ws.calls, ws.messages(channel), ws.dms(user), ws.ephemerals(user), ws.views, ws.home(user),
+ws.responses. Knobs: ws.fail_next(...), ws.trigger_ttl. Changes: ws.subscribe().
+Everything runs on the event loop that serves the app.
+"""
+
+from slacksim._demo import demo_workspace
+from slacksim._models import (
+    ChangeEvent,
+    Message,
+    RecordedCall,
+    ResponsePost,
+    SlackChannel,
+    SlackProfile,
+    SlackUser,
+    SlackView,
+    Usergroup,
+)
+from slacksim._requests import SlackRequest
+from slacksim._signing import SlackSigner
+from slacksim._webapi import create_app
+from slacksim._workspace import SlackWorkspace
+
+__all__ = [
+    "ChangeEvent",
+    "Message",
+    "RecordedCall",
+    "ResponsePost",
+    "SlackChannel",
+    "SlackProfile",
+    "SlackRequest",
+    "SlackSigner",
+    "SlackUser",
+    "SlackView",
+    "SlackWorkspace",
+    "Usergroup",
+    "create_app",
+    "demo_workspace",
+]

@@ -1,0 +1,39 @@
+"""Injected failures for Web API methods: the next N calls answer a rate limit, an error or a 5xx."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int
+    error: str
+    retry_after: int | None  # seconds, sent as Retry-After with a 429
+
+
+@dataclass
+class _Rule:
+    method: str  # a Web API method name, or "*" for any
+    failure: Failure
+    remaining: int
+
+
+class FaultPlan:
+    def __init__(self) -> None:
+        self._rules: list[_Rule] = []
+
+    def add(self, method: str, *, status: int | None, error: str | None, retry_after: int, times: int) -> None:
+        if status is None and error is None:
+            raise ValueError("fail_next needs a status (429, 5xx) or an error string (or both)")
+        status = 200 if status is None else status
+        default_error = {429: "ratelimited"}.get(status, "fatal_error")
+        failure = Failure(status, error or default_error, retry_after if status == 429 else None)
+        self._rules.append(_Rule(method, failure, times))
+
+    def take(self, method: str) -> Failure | None:
+        for rule in self._rules:
+            if rule.remaining > 0 and rule.method in ("*", method):
+                rule.remaining -= 1
+                return rule.failure
+        return None
