@@ -1,0 +1,155 @@
+"""What each `/okta` verb takes and does: the one table that the parser, help and the UI share.
+
+Verb names are canonical in `policy.verbs`; this adds everything about how a verb is typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from commands.slacktext import escape
+from policy.verbs import Verb
+
+
+class Operands(Enum):
+    """What follows a verb; the value is how usage lines write it."""
+
+    NONE = ""
+    USER = "<user>"
+    USER_OR_SELF = "[<user> | me]"  # nothing, or `me`: the caller themselves (self-service)
+    USER_AND_GROUP = "<user> <group>"
+    REQUEST_ID = "<request-id>"
+    TOPIC = "[<command>]"
+
+
+@dataclass(frozen=True)
+class VerbSpec:
+    verb: Verb
+    operands: Operands
+    summary: str
+    example: str
+    # Takes away a user's access or credentials: the UI confirms it and styles it as dangerous.
+    destructive: bool = False
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def usage(self) -> str:
+        return f"{self.verb.value} {self.operands.value}".rstrip()
+
+
+_SPECS = (
+    VerbSpec(
+        Verb.LOOKUP,
+        Operands.USER,
+        summary="Show a user's status, profile and factors.",
+        example="lookup alex.kim@acme.example",
+        aliases=("whois",),
+    ),
+    VerbSpec(
+        Verb.UNLOCK,
+        Operands.USER_OR_SELF,
+        summary="Unlock a locked-out account (your own, without a user).",
+        example="unlock lee",
+    ),
+    VerbSpec(
+        Verb.RESET_PASSWORD,
+        Operands.USER_OR_SELF,
+        summary="Send a password reset email (your own, without a user).",
+        example="reset-password lee.locked@acme.example",
+        destructive=True,
+    ),
+    VerbSpec(
+        Verb.EXPIRE_PASSWORD,
+        Operands.USER,
+        summary="Make a user choose a new password at their next sign-in.",
+        example="expire-password alex.kim@acme.example",
+        destructive=True,
+    ),
+    VerbSpec(
+        Verb.SUSPEND,
+        Operands.USER,
+        summary="Suspend a user: they cannot sign in until unsuspended.",
+        example='suspend "Alex Kim"',
+        destructive=True,
+    ),
+    VerbSpec(
+        Verb.UNSUSPEND,
+        Operands.USER,
+        summary="Return a suspended user to active.",
+        example="unsuspend sue.suspended@acme.example",
+    ),
+    VerbSpec(
+        Verb.DEACTIVATE,
+        Operands.USER,
+        summary="Deactivate a user (offboarding).",
+        example="deactivate 00u1a2b3c4d5e6f7g8h9",
+        destructive=True,
+    ),
+    VerbSpec(
+        Verb.CLEAR_SESSIONS,
+        Operands.USER,
+        summary="Sign a user out of every Okta session.",
+        example="clear-sessions alex",
+        destructive=True,
+    ),
+    VerbSpec(
+        Verb.GROUPS,
+        Operands.USER,
+        summary="List the groups a user belongs to.",
+        example="groups alex.kim@acme.example",
+    ),
+    VerbSpec(
+        Verb.ADD_TO_GROUP,
+        Operands.USER_AND_GROUP,
+        summary="Add a user to a group.",
+        example='add-to-group alex "Okta Admins"',
+    ),
+    VerbSpec(
+        Verb.REMOVE_FROM_GROUP,
+        Operands.USER_AND_GROUP,
+        summary="Remove a user from a group.",
+        example="remove-from-group alex Contractors",
+        destructive=True,
+    ),
+    VerbSpec(
+        Verb.APPROVALS,
+        Operands.NONE,
+        summary="List the approval requests waiting for a decision.",
+        example="approvals",
+    ),
+    VerbSpec(
+        Verb.CANCEL,
+        Operands.REQUEST_ID,
+        summary="Cancel an approval request you made.",
+        example="cancel kX2f9Tq0Lw3bZr1A",
+    ),
+    VerbSpec(
+        Verb.HELP,
+        Operands.TOPIC,
+        summary="List the commands, or explain one.",
+        example="help unlock",
+        aliases=("?",),
+    ),
+)
+
+VERB_SPECS: dict[Verb, VerbSpec] = {spec.verb: spec for spec in _SPECS}
+
+USER_FORMS = (
+    "A <user> is an email/login (alex.kim@acme.example), a Slack mention (@Alex Kim), an Okta user id "
+    '(00u…), or a name to search for: one word (alex) or in quotes ("Alex Kim").'
+)
+
+
+def help_text(topic: Verb | None = None) -> str:
+    """Slack mrkdwn help: every command with its usage, or one command in detail."""
+    if topic is not None:
+        spec = VERB_SPECS[topic]
+        lines = [f"`/okta {spec.usage}`", spec.summary]
+        if spec.aliases:
+            lines.append(f"Also written: {', '.join(f'`{alias}`' for alias in spec.aliases)}")
+        lines += [f"Example: `/okta {spec.example}`", USER_FORMS]
+    else:
+        lines = ["*Commands*", *(f"• `/okta {spec.usage}`: {spec.summary}" for spec in _SPECS), USER_FORMS]
+        lines.append("`/okta help <command>` explains one command.")
+    return escape("\n".join(lines))

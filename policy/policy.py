@@ -1,0 +1,125 @@
+"""The policy: the validated file, and the questions the rest of the bot asks it.
+
+Build one with `policy.loader.load_policy` (or `parse_policy`): they pass the validation context
+that checks role references, and report every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+
+from pydantic import field_validator
+
+from oktaclient.models import LogEvent
+from policy.decision import ApprovalRule, Caller, Decision
+from policy.fields import ConfigurableVerb, NonEmpty, RoleName
+from policy.routing import route
+from policy.sections import (
+    Alerts,
+    Approvals,
+    Audit,
+    Protected,
+    RoleGrant,
+    Section,
+    SelfService,
+    SelfServiceRule,
+    VerbApproval,
+    VerbRule,
+    require_write_verbs,
+)
+from policy.verbs import ALWAYS_ALLOWED_VERBS, GROUP_VERBS, Verb
+
+
+class Policy(Section):
+    roles: dict[RoleName, RoleGrant]
+    verbs: dict[ConfigurableVerb, VerbRule] = {}
+    approvals: Approvals
+    privileged_groups: tuple[NonEmpty, ...] = ()
+    protected: Protected = Protected()
+    audit: Audit | None = None
+    self_service: SelfService = SelfService()
+    alerts: Alerts | None = None
+
+    @field_validator("verbs")
+    @classmethod
+    def _approvals_on_writes(cls, verbs: dict[Verb, VerbRule]) -> dict[Verb, VerbRule]:
+        # Checked once the entries are valid: a rule does not know which verb it belongs to.
+        require_write_verbs(((verb.value, "approval"), verb) for verb, rule in verbs.items() if rule.approval)
+        return verbs
+
+    # Group names and logins are compared case-insensitively where that errs on the safe side:
+    # protection and privilege. Role grants compare Okta group names exactly (see docs/policy.md).
+    @cached_property
+    def _privileged(self) -> frozenset[str]:
+        return frozenset(g.casefold() for g in self.privileged_groups)
+
+    @cached_property
+    def _protected_groups(self) -> frozenset[str]:
+        return frozenset(g.casefold() for g in self.protected.okta_groups)
+
+    @cached_property
+    def _protected_logins(self) -> frozenset[str]:
+        return frozenset(login.casefold() for login in self.protected.logins)
+
+    def roles_for(self, caller: Caller) -> frozenset[str]:
+        """Every role the caller holds through any of its grants."""
+        return frozenset(name for name, grant in self.roles.items() if _grants(grant, caller))
+
+    def decide(self, verb: Verb | str, roles: Iterable[str], *, group_name: str | None = None) -> Decision:
+        """May a caller holding `roles` run `verb`, and does it need approval first.
+
+        `group_name` is the resolved Okta group name for add-to-group / remove-from-group: changing
+        a privileged group's membership always needs approval. Raises ValueError for a non-verb.
+        """
+        verb = Verb(verb)
+        if verb in ALWAYS_ALLOWED_VERBS:
+            return Decision(allowed=True, needs_approval=False, required_roles=(), approval=None)
+        rule = self.verbs.get(verb)
+        required = rule.roles if rule else ()
+        if rule is None or set(required).isdisjoint(roles):
+            return Decision(allowed=False, needs_approval=False, required_roles=required, approval=None)
+        approval = self._approval(verb, rule, group_name)
+        return Decision(allowed=True, needs_approval=approval is not None, required_roles=required, approval=approval)
+
+    def _approval(self, verb: Verb, rule: VerbRule, group_name: str | None) -> ApprovalRule | None:
+        own = rule.approval
+        required = own.required if own else verb in self.approvals.default_verbs
+        privileged = verb in GROUP_VERBS and group_name is not None and group_name.casefold() in self._privileged
+        if not (required or privileged):
+            return None
+        own, base = own or VerbApproval(), self.approvals
+        return ApprovalRule(
+            required_approvals=own.required_approvals or base.required_approvals,
+            approver_role=own.approver_role or base.approver_role,
+            expiry_seconds=own.expiry or base.expiry,
+            channel=own.channel or base.channel,
+        )
+
+    def is_protected(self, login: str, okta_groups: Iterable[str]) -> bool:
+        """True when Slack may not operate on this user: a protected login or a protected group member."""
+        return login.casefold() in self._protected_logins or any(
+            g.casefold() in self._protected_groups for g in okta_groups
+        )
+
+    def self_service_rule(self, verb: Verb | str, roles: Iterable[str]) -> SelfServiceRule | None:
+        """The rule for a caller holding `roles` running `verb` on their own account (`unlock`,
+        `unlock me`), or None when they may not: verb disabled, not a self-service verb, or no role."""
+        service = self.self_service
+        rule = {Verb.UNLOCK: service.unlock, Verb.RESET_PASSWORD: service.reset_password}.get(Verb(verb))
+        if rule is None or not rule.enabled or set(service.roles).isdisjoint(roles):
+            return None
+        return rule
+
+    def route_event(self, event: LogEvent) -> str | None:
+        """The channel for an Okta event: first matching rule, else the default; None when dropped."""
+        return route(self.alerts, event)
+
+
+def _grants(grant: RoleGrant, caller: Caller) -> bool:
+    return (
+        grant.everyone
+        or caller.slack_user_id in grant.slack_users
+        or not caller.slack_usergroups.isdisjoint(grant.slack_usergroups)
+        or not caller.okta_groups.isdisjoint(grant.okta_groups)
+    )

@@ -1,0 +1,51 @@
+"""The canonical `/okta` verbs, and the facts about them that the policy's rules depend on.
+
+The names live here, not in `commands/`, because the policy file names verbs and must be checked
+against them, and `policy` may not import `commands` (it sits above). The grammar imports this.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Verb(StrEnum):
+    LOOKUP = "lookup"
+    UNLOCK = "unlock"
+    RESET_PASSWORD = "reset-password"
+    EXPIRE_PASSWORD = "expire-password"
+    SUSPEND = "suspend"
+    UNSUSPEND = "unsuspend"
+    DEACTIVATE = "deactivate"
+    CLEAR_SESSIONS = "clear-sessions"
+    GROUPS = "groups"
+    ADD_TO_GROUP = "add-to-group"
+    REMOVE_FROM_GROUP = "remove-from-group"
+    APPROVALS = "approvals"
+    CANCEL = "cancel"
+    HELP = "help"
+
+
+# Verbs that change something in Okta: only these can be put behind an approval.
+OKTA_WRITE_VERBS = frozenset(
+    {
+        Verb.UNLOCK,
+        Verb.RESET_PASSWORD,
+        Verb.EXPIRE_PASSWORD,
+        Verb.SUSPEND,
+        Verb.UNSUSPEND,
+        Verb.DEACTIVATE,
+        Verb.CLEAR_SESSIONS,
+        Verb.ADD_TO_GROUP,
+        Verb.REMOVE_FROM_GROUP,
+    }
+)
+
+# Verbs that change a group's membership: the privileged-group rule applies to them.
+GROUP_VERBS = frozenset({Verb.ADD_TO_GROUP, Verb.REMOVE_FROM_GROUP})
+
+# Verbs an employee may run on their own account (`unlock`, `unlock me`), governed by `self_service`.
+SELF_SERVICE_VERBS = frozenset({Verb.UNLOCK, Verb.RESET_PASSWORD})
+
+# Verbs everyone may always run; the policy cannot restrict them, so it may not name them either.
+ALWAYS_ALLOWED_VERBS = frozenset({Verb.HELP})
