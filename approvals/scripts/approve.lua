@@ -1,0 +1,18 @@
+local id = P.id
+local refusal = check_pending(id)
+if refusal then return refusal end
+if redis.call('HGET', key(id), 'requester') == P.actor then return refuse(id, 'self_approval') end
+if redis.call('SADD', approvers_key(id), P.actor) == 0 then return refuse(id, 'already_approved_by_you') end
+
+local count = redis.call('SCARD', approvers_key(id))
+local needed = tonumber(redis.call('HGET', key(id), 'required_approvals'))
+audit(id, 'approved', count .. '/' .. needed .. ' approvals')
+if count < needed then return reply('ok', '', id) end
+
+-- The N-th approval: APPROVED and on to EXECUTING in this same step, so this call, and no
+-- other ever, is told to execute. Its token fences finish() against any other caller.
+redis.call('HSET', key(id), 'state', 'EXECUTING', 'started_at', P.now, 'executor', P.token, 'executed_by', P.actor)
+redis.call('ZREM', P.keys.pending, id)
+redis.call('ZADD', P.keys.executing, P.now, id)
+audit(id, 'executing', 'execution claimed')
+return reply('execute', '', id)

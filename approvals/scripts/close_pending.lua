@@ -1,0 +1,9 @@
+-- deny and cancel: PENDING -> P.state (DENIED or CANCELLED)
+local id = P.id
+local refusal = check_pending(id)
+if refusal then return refusal end
+if P.requester_only and redis.call('HGET', key(id), 'requester') ~= P.actor then
+  return refuse(id, 'not_requester')
+end
+close(id, P.state, P.outcome, nil, nil, P.fields)
+return reply('ok', '', id)

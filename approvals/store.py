@@ -1,0 +1,278 @@
+"""The approval state machine in Redis.
+
+    PENDING -> (APPROVED) -> EXECUTING -> SUCCEEDED | FAILED
+    PENDING -> DENIED | EXPIRED | CANCELLED
+
+Keys
+- `okc:approval:{id}` (hash): `ApprovalRequest.to_hash()` plus `executor`, the fencing token of the
+  execution owner (handed only to the approve call that claimed execution).
+- `okc:approval:{id}:approvers` (set): distinct approvers; one approver counts once.
+- `okc:approvals:pending` (zset): exactly the PENDING request ids, scored by deadline.
+- `okc:approvals:executing` (zset): exactly the EXECUTING request ids, scored by start time.
+A request in a terminal state expires after `retention` seconds; its audit trail stays in the stream.
+
+Every transition is one Lua script (scripts/*.lua, run by EVALSHA) that checks the state, writes
+the new one and appends its audit records in one atomic step, so concurrent bot replicas cannot
+interleave. The caller checks roles (policy); the store enforces what must hold whoever calls: no
+self-approval, one vote per approver, N distinct approvals, PENDING-only approve/deny/cancel,
+deadlines, and one execution claim per request. Every call on an existing request appends its
+audit record(s), refusals included (a self-approval attempt belongs in the trail); a call on an
+unknown id writes nothing.
+
+Time is the caller's `now` (epoch seconds, default time.time()), passed into the scripts rather
+than read from Redis TIME, so tests drive expiry with an explicit clock.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+from approvals.lua import script_source
+from approvals.models import ApprovalRequest, ApprovalState, Refusal, TransitionResult
+from audit import AuditLog, AuditRecord
+from audit.record import shorten
+
+REQUEST_PREFIX = "okc:approval:"
+APPROVERS_SUFFIX = ":approvers"
+PENDING_KEY = "okc:approvals:pending"
+EXECUTING_KEY = "okc:approvals:executing"
+
+SWEEPER = "system:sweeper"  # audit actor of expiries found by the sweeper
+EXECUTOR = "system:executor"  # audit actor of a finish() on a request that never started executing
+RECONCILER = "system:reconcile"
+
+_SCRIPTS = ("create", "attach", "approve", "close_pending", "finish", "expire")
+
+
+def _now(now: float | None) -> float:
+    return time.time() if now is None else now
+
+
+def _flat(fields: dict[str, str]) -> list[str]:
+    return [part for item in fields.items() for part in item]
+
+
+def _request(snapshot: dict[str, Any]) -> ApprovalRequest:
+    # Lua's cjson writes an empty table as {}: an empty approvers list arrives as an empty object
+    return ApprovalRequest.from_hash(snapshot["fields"], snapshot["approvers"] or [])
+
+
+def _result(raw: str) -> TransitionResult:
+    answer = json.loads(raw)
+    snapshot = answer.get("request")
+    execute = answer["status"] == "execute"
+    return TransitionResult(
+        request=_request(snapshot) if snapshot else None,
+        refusal=Refusal(answer["reason"]) if answer["reason"] else None,
+        execute=execute,
+        executor=snapshot["fields"]["executor"] if execute else None,
+    )
+
+
+class ApprovalStore:
+    def __init__(self, redis: aioredis.Redis, audit: AuditLog | None = None, *, retention: int = 30 * 86400) -> None:
+        self._redis = redis
+        self.audit = audit or AuditLog(redis)
+        self._scripts = {name: redis.register_script(script_source(name)) for name in _SCRIPTS}
+        self._base: dict[str, Any] = {
+            "keys": {
+                "request": REQUEST_PREFIX,
+                "approvers_suffix": APPROVERS_SUFFIX,
+                "pending": PENDING_KEY,
+                "executing": EXECUTING_KEY,
+            },
+            "audit": self.audit.lua_config(),
+            "retention": retention,
+        }
+
+    async def _call(
+        self,
+        script: str,
+        now: float,
+        actor: str,
+        approval_id: str | None,
+        *,
+        detail: str = "",
+        okta_request_id: str | None = None,
+        **params: Any,
+    ) -> Any:
+        """Run a script with the shared parameters and the audit template (see scripts/lib.lua).
+        None parameters are left out because JSON null is not nil in Lua."""
+        template = AuditRecord(
+            at=datetime.fromtimestamp(now, UTC),
+            actor=actor,
+            verb="",  # the script fills in verb, target and outcome from the request and the transition
+            outcome="",
+            detail=detail,
+            okta_request_id=okta_request_id,
+            approval_id=approval_id,
+            source="approval",
+        )
+        payload = {**self._base, **params, "id": approval_id, "actor": actor, "now": repr(now)}
+        payload["record"] = template.to_fields()
+        args = json.dumps({k: v for k, v in payload.items() if v is not None})
+        return await self._scripts[script](args=[args])
+
+    async def create(
+        self,
+        *,
+        requester: str,
+        verb: str,
+        target: str | None = None,
+        target_id: str | None = None,
+        params: dict[str, Any] | None = None,
+        reason: str = "",
+        required_approvals: int = 1,
+        approver_role: str = "approver",
+        expires_in: float = 3600,
+        now: float | None = None,
+    ) -> ApprovalRequest:
+        if expires_in <= 0:
+            raise ValueError("expires_in must be positive")
+        now = _now(now)
+        request = ApprovalRequest(
+            id=secrets.token_urlsafe(12),  # 96 random bits, 16 URL-safe characters
+            state=ApprovalState.PENDING,
+            requester=requester,
+            verb=verb,
+            target=target,
+            target_id=target_id,
+            params=params or {},
+            reason=reason,
+            required_approvals=required_approvals,
+            approver_role=approver_role,
+            created_at=datetime.fromtimestamp(now, UTC),
+            deadline=datetime.fromtimestamp(now + expires_in, UTC),
+        )
+        fields = request.to_hash()
+        needs = f"needs {required_approvals} approval(s) by {approver_role}"
+        result = _result(
+            await self._call(
+                "create", now, requester, request.id,
+                detail=f"{needs}: {reason}" if reason else needs,
+                fields=_flat(fields),
+                deadline=fields["deadline"],
+            )
+        )
+        assert result.request is not None  # the script returns what it just wrote
+        return result.request
+
+    async def attach_message(self, approval_id: str, channel: str, ts: str) -> bool:
+        """Remember the Slack approval message; False if the request does not exist."""
+        return bool(await self._call("attach", _now(None), "", approval_id, channel=channel, ts=ts))
+
+    async def approve(self, approval_id: str, approver: str, *, now: float | None = None) -> TransitionResult:
+        """Count one approval. The call that brings the N-th gets execute=True and the fencing token."""
+        return _result(
+            await self._call("approve", _now(now), approver, approval_id, op="approve", token=secrets.token_urlsafe(16))
+        )
+
+    async def deny(
+        self, approval_id: str, approver: str, reason: str = "", *, now: float | None = None
+    ) -> TransitionResult:
+        return _result(
+            await self._call(
+                "close_pending", _now(now), approver, approval_id,
+                op="deny", state=ApprovalState.DENIED, outcome="denied", detail=reason,
+                fields=["closed_by", approver, "outcome_detail", reason],
+            )
+        )
+
+    async def cancel(self, approval_id: str, by: str, *, now: float | None = None) -> TransitionResult:
+        """Only the requester may cancel, and only while PENDING."""
+        return _result(
+            await self._call(
+                "close_pending", _now(now), by, approval_id,
+                op="cancel", state=ApprovalState.CANCELLED, outcome="cancelled", requester_only=True,
+                fields=["closed_by", by],
+            )
+        )
+
+    async def finish(
+        self,
+        approval_id: str,
+        succeeded: bool,
+        detail: str = "",
+        okta_request_id: str | None = None,
+        *,
+        executor: str,
+        now: float | None = None,
+    ) -> TransitionResult:
+        """EXECUTING -> SUCCEEDED/FAILED, only with the token from the approve call that claimed
+        execution. Audited as the approver whose approval started the execution."""
+        state = ApprovalState.SUCCEEDED if succeeded else ApprovalState.FAILED
+        return _result(
+            await self._call(
+                "finish", _now(now), EXECUTOR, approval_id,
+                state=state, executor=executor, detail=detail, okta_request_id=okta_request_id,
+                # a refused finish (e.g. after reconcile took over) still records what really happened
+                note=shorten(f"reported {state.lower()}: {detail}"),
+                fields=["outcome_detail", detail, "okta_request_id", okta_request_id or ""],
+            )
+        )
+
+    async def reconcile(
+        self, approval_id: str, took_effect: bool | None, *, by: str = RECONCILER, now: float | None = None
+    ) -> TransitionResult:
+        """Close an execution whose owner died (see `stuck_executing`), from what Okta shows.
+
+        Never re-executes: an interrupted action may or may not have reached Okta, and running a
+        destructive action twice (or long after the approvers looked at it) is worse than asking a
+        human to request it again. So: took_effect=True -> SUCCEEDED; False -> FAILED; None (Okta's
+        state does not tell) -> FAILED with a note to check Okta. The dead owner's late finish() is
+        then refused (its token no longer matches an EXECUTING request) and audited.
+        """
+        if took_effect:
+            state, detail = ApprovalState.SUCCEEDED, "reconciled: the action took effect in Okta"
+        elif took_effect is False:
+            state, detail = ApprovalState.FAILED, "reconciled: interrupted before it took effect; not run twice"
+        else:
+            state, detail = ApprovalState.FAILED, "reconciled: interrupted, outcome unknown (check Okta); not run twice"
+        return _result(
+            await self._call(
+                "finish", _now(now), by, approval_id,
+                state=state, takeover=True, detail=detail,
+                fields=["outcome_detail", detail, "reconciled", "1", "closed_by", by],
+            )
+        )
+
+    async def expire_due(self, now: float | None = None, limit: int = 100) -> list[ApprovalRequest]:
+        """The sweeper step: mark up to `limit` PENDING requests whose deadline is <= now EXPIRED."""
+        expired = json.loads(await self._call("expire", _now(now), SWEEPER, None, limit=limit))
+        return [_request(snapshot) for snapshot in expired or []]  # an empty list arrives as {}
+
+    async def get(self, approval_id: str) -> ApprovalRequest | None:
+        found = await self._load([approval_id])
+        return found[0] if found else None
+
+    async def pending(self, limit: int = 50, *, now: float | None = None) -> list[ApprovalRequest]:
+        """PENDING requests not yet past their deadline, newest first."""
+        # redis-py types replies loosely; with decode_responses=True they are str
+        ids = cast(list[str], await self._redis.zrangebyscore(PENDING_KEY, f"({_now(now)!r}", "+inf"))
+        requests = await self._load(ids)
+        return sorted(requests, key=lambda r: r.created_at, reverse=True)[:limit]
+
+    async def stuck_executing(self, older_than_seconds: float, *, now: float | None = None) -> list[ApprovalRequest]:
+        """EXECUTING requests started more than `older_than_seconds` ago: their executor most likely
+        died (an execution is one Okta call, bounded by the client's timeouts and retries)."""
+        cutoff = repr(_now(now) - older_than_seconds)
+        ids = cast(list[str], await self._redis.zrangebyscore(EXECUTING_KEY, "-inf", cutoff))
+        return await self._load(ids)
+
+    async def _load(self, ids: list[str]) -> list[ApprovalRequest]:
+        pipe = self._redis.pipeline(transaction=False)
+        for approval_id in ids:
+            pipe.hgetall(REQUEST_PREFIX + approval_id)
+            pipe.smembers(REQUEST_PREFIX + approval_id + APPROVERS_SUFFIX)
+        raw = await pipe.execute()
+        return [
+            ApprovalRequest.from_hash(fields, list(approvers))
+            for fields, approvers in zip(raw[::2], raw[1::2], strict=True)
+            if fields
+        ]
