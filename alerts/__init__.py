@@ -1,0 +1,37 @@
+"""Okta event hooks to Slack alerts: ingest into a Redis Stream, consumer-group workers, exactly-once
+posting (ledger + message metadata), digests of bursts, Block Kit formatting, a System Log poller.
+
+    routes += hook_routes(HookConfig(secret=...), redis)               # GET/POST /okta/hooks
+    worker = AlertWorker(redis, SlackSink(client), policy.route_event, "worker-1", org_url=org_url,
+                         digest=DigestSettings(threshold=20, window_s=60))
+    task = asyncio.create_task(worker.run())
+"""
+
+from alerts.digest import DigestSettings
+from alerts.format import AlertKind, AlertMessage, classify, render_event
+from alerts.pacing import ChannelPacer
+from alerts.poller import LogPoller
+from alerts.receiver import HookConfig, create_hook_app, hook_routes
+from alerts.sink import Posted, PostRejected, Sink, SlackSink
+from alerts.stream import STREAM_KEY
+from alerts.worker import DEFAULT_GROUP, AlertWorker
+
+__all__ = [
+    "DEFAULT_GROUP",
+    "STREAM_KEY",
+    "AlertKind",
+    "AlertMessage",
+    "AlertWorker",
+    "ChannelPacer",
+    "DigestSettings",
+    "HookConfig",
+    "LogPoller",
+    "PostRejected",
+    "Posted",
+    "Sink",
+    "SlackSink",
+    "classify",
+    "create_hook_app",
+    "hook_routes",
+    "render_event",
+]
