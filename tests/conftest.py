@@ -74,3 +74,21 @@ async def api(okta_sim: BackgroundServer) -> AsyncIterator[httpx.AsyncClient]:
     """A raw HTTP client on the simulator with the test API token, for asserting wire-level behaviour."""
     async with httpx.AsyncClient(base_url=okta_sim.url, headers={"Authorization": f"SSWS {SIM_API_TOKEN}"}) as client:
         yield client
+
+
+@pytest.fixture
+def ws():  # type: ignore[no-untyped-def]
+    """A fresh demo Slack workspace (the stand-in's state: users, channels, recorded calls)."""
+    from slacksim import demo_workspace
+
+    return demo_workspace()
+
+
+@pytest.fixture
+async def slack(ws) -> AsyncIterator[BackgroundServer]:  # type: ignore[no-untyped-def]
+    """The Slack Web API stand-in serving `ws`; response_urls it hands out point at it."""
+    from slacksim import create_app
+
+    async with BackgroundServer(create_app(ws)) as server:
+        ws.base_url = server.url
+        yield server

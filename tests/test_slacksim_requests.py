@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.server import BackgroundServer
-from slacksim import SlackSigner, SlackWorkspace, create_app, demo_workspace
+from slacksim import SlackSigner, SlackWorkspace, demo_workspace
 
 HANA, ARJUN, GARY, DEE, LEE = "U0HANA00001", "U0ARJUN0001", "U0GARY00001", "U0DEE000001", "U0LEE000001"
 BUTTONS: list[dict[str, Any]] = [
@@ -71,18 +71,6 @@ HOME: dict[str, Any] = {
         }
     ],
 }
-
-
-@pytest.fixture
-def ws() -> SlackWorkspace:
-    return demo_workspace()
-
-
-@pytest.fixture
-async def slack(ws: SlackWorkspace) -> AsyncIterator[BackgroundServer]:
-    async with BackgroundServer(create_app(ws)) as server:
-        ws.base_url = server.url
-        yield server
 
 
 class Bolt:

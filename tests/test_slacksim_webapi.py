@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.server import BackgroundServer
-from slacksim import SlackWorkspace, create_app, demo_workspace
+from slacksim import SlackWorkspace
 
 HANA, GARY, DEE, LEE = "U0HANA00001", "U0GARY00001", "U0DEE000001", "U0LEE000001"
 APPROVALS = "C0APPROVAL1"
@@ -49,18 +48,6 @@ MODAL: dict[str, Any] = {
         }
     ],
 }
-
-
-@pytest.fixture
-def ws() -> SlackWorkspace:
-    return demo_workspace()
-
-
-@pytest.fixture
-async def slack(ws: SlackWorkspace) -> AsyncIterator[BackgroundServer]:
-    async with BackgroundServer(create_app(ws)) as server:
-        ws.base_url = server.url
-        yield server
 
 
 @pytest.fixture
