@@ -28,7 +28,8 @@ class EmbeddedRedis:
     """
 
     def __init__(self, data_dir: str | os.PathLike[str], port: int | None = None, *, persist: bool = True) -> None:
-        self.data_dir = Path(data_dir)
+        # absolute: redis-server chdirs into --dir before it binds the (otherwise relative) socket path
+        self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.persist = persist
         self._proc: subprocess.Popen[str] | None = None

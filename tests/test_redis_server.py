@@ -27,3 +27,13 @@ def test_tcp_server_from_the_session_fixture(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     assert client.ping() is True
     client.close()
+
+
+def test_a_relative_data_dir_works_from_any_working_directory(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # the default DATA_DIR is ./data, and redis-server chdirs into --dir before binding its socket
+    monkeypatch.chdir(tmp_path)
+    with EmbeddedRedis("data/redis") as server:
+        client = redis.Redis.from_url(server.url)
+        assert client.ping() is True
+        client.close()
+    assert (tmp_path / "data" / "redis").is_dir()
