@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 from bot.server import BackgroundServer
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
+
+EXAMPLE_POLICY = Path(__file__).resolve().parents[1] / "policy" / "example.yaml"
 
 
 def register(sub: Any) -> None:
@@ -16,18 +22,47 @@ def register(sub: Any) -> None:
     serve.set_defaults(run=run)
 
 
+def policy_path(settings: Settings) -> Path:
+    """POLICY_FILE, or the shipped example (settings insist on a file when Slack is real)."""
+    return settings.policy_file or EXAMPLE_POLICY
+
+
 async def run(args: argparse.Namespace) -> int:
     settings = load_settings()  # first, so a bad configuration is reported before anything starts
+    from policy import PolicyError, load_policy
 
+    try:
+        policy = load_policy(policy_path(settings))
+    except PolicyError as exc:
+        print(f"okta-chatops: {exc}", file=sys.stderr)
+        return 2
+
+    from approvals import run_sweeper
+    from bot.assembly import assemble
     from bot.runtime import Runtime
     from bot.web import create_web_app
 
-    async with Runtime(settings) as runtime:
-        server = BackgroundServer(create_web_app(runtime), host=args.host, port=args.port, log_level="info")
+    async with Runtime(settings) as runtime, AsyncExitStack() as background:
+        bot = assemble(
+            redis=runtime.redis,
+            okta=runtime.okta,
+            slack=runtime.slack,
+            policy=policy,
+            signing_secret=runtime.signing_secret,
+            org_url=runtime.okta_org_url,
+        )
+        app = create_web_app(redis=runtime.redis, bolt=bot.bolt, hook_secret=runtime.hook_secret)
+        server = BackgroundServer(app, host=args.host, port=args.port, log_level="info")
         mode = "sandbox" if not (settings.slack_configured and settings.okta_configured) else "production"
         print(f"okta-chatops {mode} listening on {server.url}", flush=True)
-        print(f"  Slack: {runtime.parts.slack}", flush=True)
-        print(f"  Okta:  {runtime.parts.okta}", flush=True)
-        print(f"  Redis: {runtime.parts.redis}", flush=True)
+        print(f"  Slack:  {runtime.parts.slack}", flush=True)
+        print(f"  Okta:   {runtime.parts.okta}", flush=True)
+        print(f"  Redis:  {runtime.parts.redis}", flush=True)
+        print(f"  Policy: {policy_path(settings)}", flush=True)
+
+        flow = bot.handlers.approvals
+        await flow.reconcile_stuck()  # executions a previous process left unfinished
+        sweeper = asyncio.create_task(run_sweeper(bot.services.approvals, flow.expired))
+        background.callback(sweeper.cancel)
         await server.serve_forever()
     return 0

@@ -7,6 +7,8 @@ way, or user input could turn into mentions and links (`<!channel>`).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -15,3 +17,8 @@ def escape(text: str) -> str:
 def unescape(text: str) -> str:
     # `&amp;` last, so that a typed "&lt;" (sent as "&amp;lt;") stays "&lt;".
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def slack_date(value: datetime) -> str:
+    """A time Slack renders in each reader's own time zone; the fallback text is UTC."""
+    return f"<!date^{int(value.timestamp())}^{{date_short_pretty}} {{time}}|{value:%Y-%m-%d %H:%M} UTC>"

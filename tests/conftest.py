@@ -92,3 +92,12 @@ async def slack(ws) -> AsyncIterator[BackgroundServer]:  # type: ignore[no-untyp
     async with BackgroundServer(create_app(ws)) as server:
         ws.base_url = server.url
         yield server
+
+
+@pytest.fixture
+async def chatops(ws, slack, okta_org, okta, redis):  # type: ignore[no-untyped-def]
+    """The whole bot over HTTP, with the Okta simulator, the Slack stand-in and real Redis (tests/chatops_support.py)."""
+    from tests.chatops_support import run_chatops
+
+    async for running in run_chatops(ws=ws, slack_url=slack.url, org=okta_org, okta=okta, redis=redis):
+        yield running

@@ -1,0 +1,149 @@
+"""Prometheus metrics: one registry for the process, served at GET /metrics.
+
+Each replica exposes its own counters; Prometheus scrapes every replica and sums them. The
+registry is this module's own (not prometheus_client's global one), so importing a library that
+registers its metrics globally cannot change what /metrics shows.
+
+Who counts what: commands and approvals are counted by the bot's Slack handlers, hook events by
+the alerts pipeline, Okta latency by the httpx hooks of `instrument_okta_http`, and the Okta
+rate-limit gauges are read from the live client at scrape time (`observe_okta`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from approvals.models import ApprovalState
+from oktaclient import OktaClient
+
+REGISTRY = CollectorRegistry()
+
+COMMANDS = Counter(
+    "okc_commands_total",
+    "Commands handled, by verb and outcome (e.g. ok, denied, pending_approval, error).",
+    ["verb", "outcome"],
+    registry=REGISTRY,
+)
+APPROVAL_TRANSITIONS = Counter(
+    "okc_approval_transitions_total",
+    "Approval requests entering each state.",
+    ["state"],
+    registry=REGISTRY,
+)
+HOOK_STAGES = ("received", "posted", "deduplicated", "dropped", "digested")
+HOOK_EVENTS = Counter(
+    "okc_hook_events_total",
+    f"Okta event hook events by pipeline stage ({', '.join(HOOK_STAGES)}).",
+    ["stage"],
+    registry=REGISTRY,
+)
+COMMAND_SECONDS = Histogram(
+    "okc_command_seconds",
+    "Time from a command's arrival to its reply, by verb.",
+    ["verb"],
+    registry=REGISTRY,
+)
+OKTA_CALL_SECONDS = Histogram(
+    "okc_okta_request_seconds",
+    "Okta API requests: time to the response headers, by HTTP method (each retry counts).",
+    ["method"],
+    registry=REGISTRY,
+)
+# Slack retries a request that is not acknowledged within 3 s: the buckets resolve that range.
+ACK_SECONDS = Histogram(
+    "okc_slack_ack_seconds",
+    "Time to acknowledge a Slack request (Slack retries after 3 s).",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
+    registry=REGISTRY,
+)
+
+# Label values known in advance start at zero, so rate() and absent-series alerts work from the first scrape.
+for _stage in HOOK_STAGES:
+    HOOK_EVENTS.labels(stage=_stage)
+for _state in ApprovalState:
+    APPROVAL_TRANSITIONS.labels(state=_state.value)
+
+
+class _OktaRateLimits:
+    """Okta's X-Rate-Limit-* values per bucket, read from the live client at scrape time."""
+
+    def __init__(self) -> None:
+        self.client: OktaClient | None = None
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        remaining, limit = self._families()
+        for bucket, seen in (self.client.rate_limits if self.client else {}).items():
+            remaining.add_metric([bucket], seen.remaining)
+            limit.add_metric([bucket], seen.limit)
+        yield remaining
+        yield limit
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily(
+                "okc_okta_rate_limit_remaining",
+                "Requests left in the current window of an Okta rate-limit bucket (latest response seen).",
+                labels=["bucket"],
+            ),
+            GaugeMetricFamily(
+                "okc_okta_rate_limit_limit",
+                "Requests allowed per window of an Okta rate-limit bucket (latest response seen).",
+                labels=["bucket"],
+            ),
+        )
+
+
+OKTA_RATE_LIMITS = _OktaRateLimits()
+REGISTRY.register(OKTA_RATE_LIMITS)
+
+
+def observe_okta(client: OktaClient) -> Callable[[], None]:
+    """Report `client`'s rate limits at /metrics; returns the undo (e.g. for an AsyncExitStack callback)."""
+    OKTA_RATE_LIMITS.client = client
+
+    def stop() -> None:
+        if OKTA_RATE_LIMITS.client is client:
+            OKTA_RATE_LIMITS.client = None
+
+    return stop
+
+
+_STARTED = "okc_metrics_started"
+
+
+async def _request_started(request: httpx.Request) -> None:
+    request.extensions[_STARTED] = time.perf_counter()
+
+
+async def _response_received(response: httpx.Response) -> None:
+    started = response.request.extensions.get(_STARTED)
+    if started is not None:
+        OKTA_CALL_SECONDS.labels(method=response.request.method).observe(time.perf_counter() - started)
+
+
+def instrument_okta_http(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Time every request `http` sends; pass the result to OktaClient(..., http=...)."""
+    http.event_hooks["request"].append(_request_started)
+    http.event_hooks["response"].append(_response_received)
+    return http
+
+
+def metrics_route(path: str = "/metrics") -> Route:
+    """GET `path`: the registry in Prometheus' text format."""
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return Route(path, metrics, methods=["GET"])

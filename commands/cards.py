@@ -1,0 +1,152 @@
+"""The user card: what a helpdesk agent needs to see about an Okta user, and the buttons that fit.
+
+Buttons appear only for actions that make sense in the user's status and that the viewer's roles
+allow; each one's action_id is `okta:<verb>` and its value the Okta user id, so a click runs the
+same handler as typing `/okta <verb> <id>`. Every profile string is escaped: a crafted title or
+name cannot mention @channel or forge a link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from urllib.parse import quote
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from commands.ports import Reply
+from commands.slacktext import escape, slack_date
+from commands.verbs import VERB_SPECS
+from oktaclient.models import Factor, Group, User, UserStatus
+from policy import Verb
+
+ACTION_PREFIX = "okta:"
+CARD_BLOCK_PREFIX = "okc-card-actions:"
+GROUPS_SHOWN = 10
+
+STATUS_MARKERS = {
+    UserStatus.ACTIVE: ":large_green_circle: Active",
+    UserStatus.LOCKED_OUT: ":lock: Locked out",
+    UserStatus.SUSPENDED: ":double_vertical_bar: Suspended",
+    UserStatus.DEPROVISIONED: ":no_entry: Deactivated",
+    UserStatus.PASSWORD_EXPIRED: ":hourglass: Password expired",
+    UserStatus.RECOVERY: ":key: Password reset in progress",
+    UserStatus.PROVISIONED: ":hourglass_flowing_sand: Provisioned (not yet activated)",
+    UserStatus.STAGED: ":white_circle: Staged",
+}
+
+# Which actions fit which status (Okta would refuse the others).
+_FITTING: dict[Verb, frozenset[UserStatus]] = {
+    Verb.UNLOCK: frozenset({UserStatus.LOCKED_OUT}),
+    Verb.RESET_PASSWORD: frozenset({UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED, UserStatus.RECOVERY, UserStatus.LOCKED_OUT}),
+    Verb.EXPIRE_PASSWORD: frozenset({UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED, UserStatus.RECOVERY}),
+    Verb.CLEAR_SESSIONS: frozenset({UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED, UserStatus.RECOVERY, UserStatus.LOCKED_OUT}),
+    Verb.SUSPEND: frozenset({UserStatus.ACTIVE}),
+    Verb.UNSUSPEND: frozenset({UserStatus.SUSPENDED}),
+    Verb.DEACTIVATE: frozenset(set(UserStatus) - {UserStatus.DEPROVISIONED}),
+}
+
+
+def status_marker(status: UserStatus) -> str:
+    return STATUS_MARKERS.get(status, escape(str(status)))
+
+
+def fitting_actions(user: User, allowed: Callable[[Verb], bool]) -> list[Verb]:
+    return [verb for verb, statuses in _FITTING.items() if user.status in statuses and allowed(verb)]
+
+
+def action_button(verb: Verb, user: User, label: str | None = None) -> ButtonElement:
+    spec = VERB_SPECS[verb]
+    confirm = None
+    if spec.destructive:
+        confirm = ConfirmObject(
+            title=f"{spec.verb.value.replace('-', ' ').capitalize()}?",
+            text=f"{spec.summary} Target: *{escape(user.display_name)}* ({escape(user.profile.login)}).",
+            confirm="Yes, go ahead",
+            deny="Cancel",
+            style="danger",
+        )
+    return ButtonElement(
+        text=label or verb.value.replace("-", " ").capitalize(),
+        action_id=ACTION_PREFIX + verb.value,
+        value=user.id,
+        style="danger" if spec.destructive else None,
+        confirm=confirm,
+    )
+
+
+def user_card(
+    user: User,
+    groups: Sequence[Group],
+    factors: Sequence[Factor],
+    *,
+    allowed: Callable[[Verb], bool],
+    org_url: str,
+    note: str | None = None,
+) -> Reply:
+    p = user.profile
+    fields = [
+        f"*Login*\n{escape(p.login)}",
+        f"*Email*\n{escape(p.email or '—')}",
+        f"*Status*\n{status_marker(user.status)}",
+        f"*Title*\n{escape(p.title or '—')}",
+        f"*Department*\n{escape(p.department or '—')}",
+        f"*Manager*\n{escape(p.manager or '—')}",
+    ]
+    dates = [
+        f"*Created*\n{_when(user.created)}",
+        f"*Activated*\n{_when(user.activated)}",
+        f"*Last login*\n{_when(user.lastLogin)}",
+        f"*Password changed*\n{_when(user.passwordChanged)}",
+    ]
+    names = sorted(escape(g.profile.name) for g in groups)
+    shown = ", ".join(names[:GROUPS_SHOWN]) or "none"
+    more = f" and {len(names) - GROUPS_SHOWN} more" if len(names) > GROUPS_SHOWN else ""
+    mfa = ", ".join(_factor(f) for f in factors) or ":warning: no MFA factor enrolled"
+    admin = f"{org_url}/admin/user/profile/view/{quote(user.id, safe='')}"
+    blocks: list[Block] = [HeaderBlock(text=user.display_name[:150])]
+    if note:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=note)))
+    blocks += [
+        SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
+        SectionBlock(fields=[MarkdownTextObject(text=f) for f in dates]),
+        SectionBlock(text=MarkdownTextObject(text=f"*Groups ({len(names)})*\n{shown}{more}")),
+        SectionBlock(text=MarkdownTextObject(text=f"*MFA factors*\n{mfa}")),
+        ContextBlock(elements=[MarkdownTextObject(text=f"Okta id `{escape(user.id)}` · <{admin}|Open in Okta admin>")]),
+    ]
+    verbs = fitting_actions(user, allowed)
+    if verbs:
+        blocks += [
+            DividerBlock(),
+            ActionsBlock(block_id=CARD_BLOCK_PREFIX + user.id, elements=[action_button(v, user) for v in verbs]),
+        ]
+    text = f"{user.display_name} ({p.login}): {user.status}"
+    return Reply(text=text, blocks=[b.to_dict() for b in blocks])
+
+
+def _when(value: datetime | None) -> str:
+    return "never" if value is None else slack_date(value)
+
+
+def _factor(factor: Factor) -> str:
+    kind = {
+        "push": "Okta Verify push",
+        "token:software:totp": "TOTP app",
+        "sms": "SMS",
+        "call": "Voice call",
+        "email": "Email",
+        "webauthn": "Security key / biometric",
+        "question": "Security question",
+    }.get(factor.factorType, factor.factorType)
+    status = "" if factor.status in (None, "ACTIVE") else f" ({escape(factor.status)})"
+    return escape(kind) + status

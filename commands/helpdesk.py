@@ -1,0 +1,198 @@
+"""The helpdesk verbs: look up, change and list, for one parsed command from one caller.
+
+Order of checks, for every verb: who is calling (identity, roles) -> may they run the verb
+(policy) -> which user and group (resolution) -> is the target protected -> approval needed? ->
+the Okta call. Every outcome, refusals included, is audited and answered.
+"""
+
+from __future__ import annotations
+
+from commands.approval_flow import ApprovalFlow
+from commands.cards import user_card
+from commands.context import Invocation, Services
+from commands.grammar import Command, Login, Name, OktaUserId, Self, SlackUser
+from commands.identity import Identity
+from commands.okta_errors import explain
+from commands.operations import EFFECTS, Operation, perform
+from commands.ports import Reply
+from commands.recording import now
+from commands.self_service import SelfService
+from commands.slacktext import escape
+from commands.targets import NotResolved, describe
+from commands.verbs import help_text
+from audit import AuditRecord
+from oktaclient.errors import OktaError
+from oktaclient.models import Group, User
+from policy import Decision, Verb
+from policy.verbs import SELF_SERVICE_VERBS
+
+READ_VERBS = frozenset({Verb.LOOKUP, Verb.GROUPS})
+
+
+class Helpdesk:
+    def __init__(self, services: Services, approvals: ApprovalFlow, self_service: SelfService) -> None:
+        self.s = services
+        self.approvals = approvals
+        self.self_service = self_service
+
+    async def run(self, inv: Invocation, command: Command) -> None:
+        verb = command.verb
+        if verb == Verb.HELP:
+            await inv.respond(Reply(text=help_text(command.topic)), replace_original=not inv.on_card)
+            return
+        identity = await self.s.identities.of(inv.user_id)
+        if verb in SELF_SERVICE_VERBS and (command.target is None or isinstance(command.target, Self)):
+            await self.self_service.run(inv, identity, verb)
+            return
+        if verb == Verb.APPROVALS:
+            if await self._permitted(inv, identity, verb):
+                await self.approvals.list_pending(inv)
+            return
+        if verb == Verb.CANCEL:
+            assert command.request_id is not None  # the grammar requires it
+            if await self._permitted(inv, identity, verb):
+                await self.approvals.cancel(inv, identity, command.request_id)
+            return
+        if not await self._permitted(inv, identity, verb, target=_typed_target(command)):
+            return
+        assert command.target is not None and not isinstance(command.target, Self)  # the grammar requires one
+        user = await self.s.resolver.user(command.target, verb.value)
+        if isinstance(user, NotResolved):
+            await self._answer(inv, user.message)
+            return
+        if verb in READ_VERBS:
+            await self._read(inv, identity, verb, user)
+            return
+        group = None
+        if command.group is not None:
+            group = await self.s.resolver.group(command.group)
+            if isinstance(group, NotResolved):
+                await self._answer(inv, group.message)
+                return
+        await self._write(inv, identity, verb, user, group)
+
+    # --- checks -------------------------------------------------------------------------------------
+
+    async def _permitted(self, inv: Invocation, identity: Identity, verb: Verb, target: str | None = None) -> bool:
+        decision = self.s.policy.decide(verb, identity.roles)
+        if decision.allowed:
+            return True
+        await self._refuse(inv, identity, verb, target, _role_needed(verb, decision))
+        return False
+
+    async def _refuse(self, inv: Invocation, identity: Identity, verb: Verb, target: str | None, why: str) -> None:
+        await self._audit(inv, identity, verb, target, "refused", why)
+        await self._answer(inv, f":no_entry: {why}")
+
+    # --- reads --------------------------------------------------------------------------------------
+
+    async def _read(self, inv: Invocation, identity: Identity, verb: Verb, user: User) -> None:
+        groups = [g async for g in self.s.okta.list_user_groups(user.id)]
+        if verb == Verb.GROUPS:
+            names = sorted(escape(g.profile.name) for g in groups)
+            listing = "\n".join(f"• {n}" for n in names) or "_no groups_"
+            await self._answer(inv, f"*{describe(user)}* is in {len(names)} group(s):\n{listing}")
+        else:
+            await self._show_card(inv, identity, user, groups)
+        await self._audit(inv, identity, verb, user.profile.login, "succeeded")
+
+    async def _show_card(
+        self, inv: Invocation, identity: Identity, user: User, groups: list[Group] | None = None, note: str | None = None
+    ) -> None:
+        if groups is None:
+            groups = [g async for g in self.s.okta.list_user_groups(user.id)]
+        factors = await self.s.okta.list_factors(user.id)
+        card = user_card(
+            user,
+            groups,
+            factors,
+            allowed=lambda v: self.s.policy.decide(v, identity.roles).allowed,
+            org_url=self.s.org_url,
+            note=note,
+        )
+        # From a command: replaces the "working on it" acknowledgement. From an alert's button: a new
+        # message, since replacing would remove the alert from the channel.
+        await inv.respond(card, replace_original=inv.source == "command" or inv.on_card)
+
+    # --- writes -------------------------------------------------------------------------------------
+
+    async def _write(self, inv: Invocation, identity: Identity, verb: Verb, user: User, group: Group | None) -> None:
+        target_groups = [g async for g in self.s.okta.list_user_groups(user.id)]
+        login = user.profile.login
+        if self.s.policy.is_protected(login, [g.profile.name for g in target_groups]):
+            why = f"{describe(user)} is a protected account: nobody may change it from Slack. Use the Okta admin console."
+            await self._refuse(inv, identity, verb, login, why)
+            return
+        decision = self.s.policy.decide(verb, identity.roles, group_name=group.profile.name if group else None)
+        op = Operation(verb=verb, user_id=user.id, group_id=group.id if group else None)
+        if decision.needs_approval:
+            assert decision.approval is not None
+            await self.approvals.request(inv, identity, op, user, group, decision.approval)
+            return
+        await self.execute(inv, identity, op, user, group)
+
+    async def execute(self, inv: Invocation, identity: Identity, op: Operation, user: User, group: Group | None) -> None:
+        effect = EFFECTS[op.verb]
+        label = describe(user) + (f" / group *{escape(group.profile.name)}*" if group else "")
+        if inv.on_card:
+            await self._show_card(inv, identity, user, note=f":hourglass_flowing_sand: {effect.working} {label}…")
+        try:
+            outcome = await perform(self.s.okta, op)
+        except OktaError as exc:
+            detail = getattr(exc, "error_summary", str(exc))
+            await self._audit(inv, identity, op.verb, user.profile.login, "failed", detail, getattr(exc, "request_id", None))
+            await self._result(inv, identity, user, f":x: {explain(exc, f'{effect.working} {label}')}")
+            return
+        await self._audit(inv, identity, op.verb, user.profile.login, "succeeded", okta_request_id=outcome.request_id)
+        await self._result(inv, identity, user, f":white_check_mark: {label}: {effect.past}.")
+
+    async def _result(self, inv: Invocation, identity: Identity, user: User, text: str) -> None:
+        if inv.on_card:  # the card shows the new status and the buttons that now fit
+            await self._show_card(inv, identity, await self.s.okta.get_user(user.id), note=text)
+        else:
+            await self._answer(inv, text)
+
+    # --- replies and audit --------------------------------------------------------------------------
+
+    async def _answer(self, inv: Invocation, text: str) -> None:
+        # A command's first answer replaces its "working on it" acknowledgement.
+        await inv.respond(Reply(text=text), replace_original=inv.source == "command")
+
+    async def _audit(
+        self,
+        inv: Invocation,
+        identity: Identity,
+        verb: Verb,
+        target: str | None,
+        outcome: str,
+        detail: str = "",
+        okta_request_id: str | None = None,
+    ) -> None:
+        await self.s.recorder.record(
+            AuditRecord(
+                at=now(),
+                actor=inv.user_id,
+                actor_email=identity.email,
+                verb=verb.value,
+                target=target,
+                outcome=outcome,
+                detail=detail,
+                okta_request_id=okta_request_id,
+                source="button" if inv.source == "button" else "command",
+            )
+        )
+
+
+def _typed_target(command: Command) -> str | None:
+    """The target as typed, for the audit record of a refusal (it is never resolved then)."""
+    match command.target:
+        case Login(login=text) | OktaUserId(id=text) | SlackUser(user_id=text) | Name(text=text):
+            return text
+    return None
+
+
+def _role_needed(verb: Verb, decision: Decision) -> str:
+    if not decision.required_roles:
+        return f"Nobody may run `{verb.value}` from Slack: the policy does not allow it."
+    roles = " or ".join(f"*{r}*" for r in decision.required_roles)
+    return f"You need the {roles} role to run `{verb.value}`."

@@ -1,0 +1,85 @@
+"""Who is calling: a Slack member, their Okta account (by the Slack profile email) and their roles.
+
+Roles come from the policy's grants: Slack user id, Slack user groups, Okta group names. The
+Okta side costs two API calls, so the resolved identity is cached in Redis for `ttl` seconds
+(shared by every replica); a role change in Okta is seen within that time.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from redis.asyncio import Redis
+
+from commands.ports import SlackPerson, SlackPort
+from oktaclient import OktaClient, search
+from oktaclient.models import User
+from policy import Caller, Policy
+
+CACHE_PREFIX = "okc:identity:"
+
+
+class Identity(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    person: SlackPerson
+    okta_user: User | None = None
+    okta_groups: frozenset[str] = frozenset()
+    slack_usergroups: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def slack_id(self) -> str:
+        return self.person.id
+
+    @property
+    def email(self) -> str | None:
+        return self.person.email
+
+
+class Identities:
+    def __init__(self, redis: Redis, okta: OktaClient, slack: SlackPort, policy: Policy, *, ttl: int = 60) -> None:
+        self._redis = redis
+        self._okta = okta
+        self._slack = slack
+        self._policy = policy
+        self._ttl = ttl
+
+    async def of(self, slack_user_id: str) -> Identity:
+        key = CACHE_PREFIX + slack_user_id
+        cached = await self._redis.get(key)
+        if cached is not None:
+            return Identity.model_validate_json(cached)
+        identity = await self._resolve(slack_user_id)
+        await self._redis.set(key, identity.model_dump_json(), ex=self._ttl)
+        return identity
+
+    async def _resolve(self, slack_user_id: str) -> Identity:
+        person = await self._slack.person(slack_user_id)
+        usergroups = await self._slack.usergroups_of(slack_user_id)
+        okta_user = None
+        groups: frozenset[str] = frozenset()
+        # A guest, a bot or an unverified address is never matched to an Okta account: an email
+        # alone is only proof of identity when Slack vouches for it.
+        if person.email and person.email_verified and not (person.is_bot or person.is_guest or person.deleted):
+            okta_user = await okta_user_by_email(self._okta, person.email, self._policy.self_service.email_attribute)
+            if okta_user is not None:
+                groups = frozenset([g.profile.name async for g in self._okta.list_user_groups(okta_user.id)])
+        caller = Caller(slack_user_id=slack_user_id, slack_usergroups=usergroups, okta_groups=groups)
+        return Identity(
+            person=person,
+            okta_user=okta_user,
+            okta_groups=groups,
+            slack_usergroups=usergroups,
+            roles=self._policy.roles_for(caller),
+        )
+
+
+async def okta_user_by_email(okta: OktaClient, email: str, attribute: str = "profile.email") -> User | None:
+    """The one Okta user whose `attribute` equals `email` (Okta compares case-insensitively);
+    None when there is none or more than one: an ambiguous match is no match."""
+    matches: list[User] = []
+    async for user in okta.search_users(search.eq(attribute, email), limit=2):
+        matches.append(user)
+        if len(matches) > 1:
+            return None
+    return matches[0] if matches else None
