@@ -51,7 +51,7 @@ async def run(args: argparse.Namespace) -> int:
             signing_secret=runtime.signing_secret,
             org_url=runtime.okta_org_url,
         )
-        app = create_web_app(redis=runtime.redis, bolt=bot.bolt, hook_secret=runtime.hook_secret)
+        app = create_web_app(redis=runtime.redis, bolt=bot.bolt, hook_secret=runtime.hook_secret, okta=runtime.okta)
         server = BackgroundServer(app, host=args.host, port=args.port, log_level="info")
         mode = "sandbox" if not (settings.slack_configured and settings.okta_configured) else "production"
         print(f"okta-chatops {mode} listening on {server.url}", flush=True)
@@ -59,6 +59,15 @@ async def run(args: argparse.Namespace) -> int:
         print(f"  Okta:   {runtime.parts.okta}", flush=True)
         print(f"  Redis:  {runtime.parts.redis}", flush=True)
         print(f"  Policy: {policy_path(settings)}", flush=True)
+
+        if settings.socket_mode:
+            # Slack's requests arrive over a WebSocket the bot opens; HTTP still serves health and hooks.
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert settings.slack_app_token is not None
+            socket = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())
+            await socket.connect_async()
+            background.push_async_callback(socket.close_async)
 
         flow = bot.handlers.approvals
         await flow.reconcile_stuck()  # executions a previous process left unfinished

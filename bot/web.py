@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -12,12 +15,19 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from alerts.receiver import HookConfig, hook_routes
+from oktaclient import OktaClient
 
 SLACK_EVENTS_PATH = "/slack/events"
+READY_TIMEOUT_S = 2.0  # a load balancer's probe should not hang on a slow dependency
 
 
 def create_web_app(
-    *, redis: Redis, bolt: AsyncApp, hook_secret: str, extra_routes: list[BaseRoute] | None = None
+    *,
+    redis: Redis,
+    bolt: AsyncApp,
+    hook_secret: str,
+    okta: OktaClient | None = None,
+    extra_routes: list[BaseRoute] | None = None,
 ) -> Starlette:
     slack = AsyncSlackRequestHandler(bolt)
 
@@ -28,12 +38,9 @@ def create_web_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
-            await redis.ping()
-            checks["redis"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which
-            checks["redis"] = f"error: {type(exc).__name__}"
+        checks = {"redis": await _check(redis.ping())}
+        if okta is not None:
+            checks["okta"] = await _check(okta.ping())
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
@@ -45,3 +52,11 @@ def create_web_app(
         *(extra_routes or []),
     ]
     return Starlette(routes=routes)
+
+
+async def _check(probe: Awaitable[object]) -> str:
+    try:
+        await asyncio.wait_for(probe, timeout=READY_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which
+        return f"error: {type(exc).__name__}"
+    return "ok"

@@ -132,6 +132,10 @@ class OktaClient:
 
     # Users
 
+    async def ping(self) -> None:
+        """One cheap authenticated read: the org answers and accepts our credentials (readiness checks)."""
+        await self._transport.request("GET", "/api/v1/users", params={"limit": 1})
+
     async def get_user(self, id_or_login: str) -> User:
         return User.model_validate(await self._json("GET", f"/api/v1/users/{_segment(id_or_login)}"))
 
