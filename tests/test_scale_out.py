@@ -1,0 +1,62 @@
+"""Two bot processes behind one "load balancer" share one Redis: commands work on either, and an
+approval clicked on both at once runs its Okta action exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.server import BackgroundServer
+from oktasim import OktaOrg
+from slacksim import SlackWorkspace
+from tests.chatops_support import ARJUN, BEATRIZ, EXAMPLE_POLICY, HANA, HOOK_SECRET
+from tests.conftest import SIM_API_TOKEN
+from tests.process_support import serve_process
+
+
+def _env(ws: SlackWorkspace, slack: BackgroundServer, okta_sim: BackgroundServer, redis_url: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": ws.bot_token,
+        "SLACK_SIGNING_SECRET": ws.signing_secret,
+        "SLACK_API_URL": f"{slack.url}/api/",
+        "OKTA_ORG_URL": okta_sim.url,
+        "OKTA_API_TOKEN": SIM_API_TOKEN,
+        "OKTA_HOOK_SECRET": HOOK_SECRET,
+        "REDIS_URL": redis_url,
+        "POLICY_FILE": str(EXAMPLE_POLICY),
+    }
+
+
+def _writes(org: OktaOrg, path_part: str) -> int:
+    return sum(1 for r in org.requests if r.method == "POST" and path_part in r.path)
+
+
+async def test_two_processes_share_commands_and_run_an_approval_once(
+    ws: SlackWorkspace, slack: BackgroundServer, okta_org: OktaOrg, okta_sim: BackgroundServer,
+    redis_url: str, redis, tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    env = _env(ws, slack, okta_sim, redis_url)
+    async with (
+        serve_process(env, tmp_path / "a") as a,
+        serve_process(env, tmp_path / "b") as b,
+    ):
+        # the same command works on either replica
+        for answered, url in enumerate((a, b), start=1):
+            command = ws.slash_command(HANA, "groups erin.employee@acme.example")
+            assert (await ws.send(f"{url}/slack/events", command)).status_code == 200
+            await ws.wait_for_message(lambda _, n=answered: sum("group(s)" in m.text for m in ws.ephemerals(HANA)) >= n)
+
+        # a suspend needs one approval; hana asks on replica A
+        await ws.send(f"{a}/slack/events", ws.slash_command(HANA, "suspend alex.kim@acme.example"))
+        request = await ws.wait_for_message(lambda m: m.channel == ws.channel_id("approvals") and "Approve" in str(m.blocks))
+
+        # two approvers click at the same moment, one on each replica
+        clicks = [
+            ws.send(f"{a}/slack/events", ws.block_action(ARJUN, "approval:approve", message=request)),
+            ws.send(f"{b}/slack/events", ws.block_action(BEATRIZ, "approval:approve", message=request)),
+        ]
+        assert [r.status_code for r in await asyncio.gather(*clicks)] == [200, 200]
+        await ws.wait_for_message(lambda m: m.ts == request.ts and "done" in str(m.blocks))
+
+    assert okta_org.get_user("alex.kim@acme.example").status == "SUSPENDED"
+    assert _writes(okta_org, "/lifecycle/suspend") == 1
