@@ -2,9 +2,12 @@
 posting (ledger + message metadata), digests of bursts, Block Kit formatting, a System Log poller.
 
     routes += hook_routes(HookConfig(secret=...), redis)               # GET/POST /okta/hooks
-    worker = AlertWorker(redis, SlackSink(client), policy.route_event, "worker-1", org_url=org_url,
-                         digest=DigestSettings(threshold=20, window_s=60))
-    task = asyncio.create_task(worker.run())
+    async with AlertService(redis, slack_client, policy, org_url=org_url, consumer_name=host):
+        ...                                                             # workers post until the block exits
+    stages.observe(lambda stage, n: ...)                                # counts per stage, for metrics
+
+(AlertService runs AlertWorkers, e.g. AlertWorker(redis, SlackSink(client), policy.route_event, "w1",
+org_url=org_url, digest=DigestSettings(threshold=20, window_s=60)).run(), and the LogPoller.)
 """
 
 from alerts.digest import DigestSettings
@@ -12,7 +15,9 @@ from alerts.format import AlertKind, AlertMessage, classify, render_event
 from alerts.pacing import ChannelPacer
 from alerts.poller import LogPoller
 from alerts.receiver import HookConfig, create_hook_app, hook_routes
+from alerts.service import AlertService
 from alerts.sink import Posted, PostRejected, Sink, SlackSink
+from alerts.stages import Stage
 from alerts.stream import STREAM_KEY
 from alerts.worker import DEFAULT_GROUP, AlertWorker
 
@@ -21,6 +26,7 @@ __all__ = [
     "STREAM_KEY",
     "AlertKind",
     "AlertMessage",
+    "AlertService",
     "AlertWorker",
     "ChannelPacer",
     "DigestSettings",
@@ -30,6 +36,7 @@ __all__ = [
     "Posted",
     "Sink",
     "SlackSink",
+    "Stage",
     "classify",
     "create_hook_app",
     "hook_routes",

@@ -92,6 +92,11 @@ def _risk_signals(event: LogEvent) -> list[str]:
     return signals
 
 
+# Event types with a layout of their own (see classify), as globs: what an event hook subscribes to
+# by default besides the types the policy's rules name (alerts/subscriptions.py).
+FORMATTED_EVENT_TYPES = (*_EXACT_KINDS, "user.session.start", "user.lifecycle.*")
+
+
 def classify(event: LogEvent) -> AlertKind:
     kind = _EXACT_KINDS.get(event.eventType)
     if kind is not None:
@@ -139,21 +144,22 @@ def slack_date(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time_secs}}|{fallback}>"
 
 
-def subject_user(event: LogEvent) -> str | None:
-    """The user an operator would act on: the first User target, else a User actor (failed sign-ins, lock-outs)."""
+def subject_user(event: LogEvent) -> LogActor | None:
+    """The Okta user an operator would act on: the first User target (the one an admin changed), else a
+    User actor (failed sign-ins, lock-outs: the person whose account it is). Okta marks a sign-in
+    attempt for a login it does not know with the id "unknown": there is nobody to act on then."""
     for target in event.target or ():
-        if target.type == "User" and target.id:
-            return target.id
+        if target.type == "User" and (target.id or target.alternateId):
+            return target
     actor = event.actor
-    if actor is not None and actor.type == "User" and actor.id and actor.id != "unknown":
-        return actor.id
+    if actor is not None and actor.type == "User" and actor.id != "unknown" and (actor.id or actor.alternateId):
+        return actor
     return None
 
 
-def _admin_link(event: LogEvent, org_url: str) -> str:
-    user_id = subject_user(event)
-    if user_id is not None:
-        return f"<{org_url}/admin/user/profile/view/{quote(user_id, safe='')}|Open user in Okta admin>"
+def _admin_link(event: LogEvent, org_url: str, subject: LogActor | None) -> str:
+    if subject is not None and subject.id:
+        return f"<{org_url}/admin/user/profile/view/{quote(subject.id, safe='')}|Open user in Okta admin>"
     return f"<{org_url}/report/system_log_2?search={quote(event.uuid, safe='')}|Open in Okta System Log>"
 
 
@@ -180,20 +186,31 @@ def _headline(event: LogEvent, kind: AlertKind) -> tuple[str, str]:
     return emoji, title
 
 
-def _buttons(user_id: str) -> ActionsBlock:
-    suspend_confirm = ConfirmObject(
-        title="Suspend this user?",
-        text="They are signed out everywhere and cannot sign in until unsuspended.",
-        confirm="Suspend",
+# A button runs `/okta <verb> <value>` as the person who clicks it (the bot's convention: action_id
+# `okta:<verb>`, value the Okta user's id), so it is refused, or waits for approval, exactly as the
+# typed command would be. Destructive verbs ask first: a click is easier to make by mistake.
+def _button(label: str, verb: str, subject: LogActor, consequence: str | None = None) -> ButtonElement:
+    value = subject.id or subject.alternateId or ""  # the id when Okta gave one: logins can be renamed
+    if consequence is None:
+        return ButtonElement(text=label, action_id=f"okta:{verb}", value=value)
+    confirm = ConfirmObject(
+        title=f"{label}?",
+        text=f"{consequence}\n`/okta {verb}` for {_person(subject)}, with its usual permission and approval checks.",
+        confirm=label,
         deny="Cancel",
+        style="danger",
     )
+    return ButtonElement(text=label, action_id=f"okta:{verb}", value=value, style="danger", confirm=confirm)
+
+
+def _buttons(kind: AlertKind, subject: LogActor) -> ActionsBlock:
+    unlock = [_button("Unlock", "unlock", subject)] if kind is AlertKind.LOCKOUT else []
     return ActionsBlock(
         elements=[
-            ButtonElement(text="Look up user", action_id="alert_lookup", value=user_id),
-            ButtonElement(text="Clear sessions", action_id="alert_clear_sessions", value=user_id),
-            ButtonElement(
-                text="Suspend", action_id="alert_suspend", value=user_id, style="danger", confirm=suspend_confirm
-            ),
+            *unlock,
+            _button("Look up user", "lookup", subject),
+            _button("Clear sessions", "clear-sessions", subject, "They are signed out of Okta everywhere."),
+            _button("Suspend", "suspend", subject, "They cannot sign in until someone unsuspends them."),
         ]
     )
 
@@ -217,11 +234,11 @@ def render_event(event: LogEvent, org_url: str) -> AlertMessage:
     signals = _risk_signals(event)
     if signals:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(f"• {escape(s)}" for s in signals))))
-    context = f"`{escape(event.eventType)}` · {_admin_link(event, org_url)} · event `{escape(event.uuid)}`"
+    subject = subject_user(event)
+    context = f"`{escape(event.eventType)}` · {_admin_link(event, org_url, subject)} · event `{escape(event.uuid)}`"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
-    user_id = subject_user(event)
-    if user_id is not None:
-        blocks.append(_buttons(user_id))
+    if subject is not None:
+        blocks.append(_buttons(kind, subject))
     text = f"{title}: {who} → {whom}, {_outcome(event)}, from {ip} ({where})"
     return AlertMessage(text=text, blocks=blocks)
 

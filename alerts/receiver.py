@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from alerts.stages import Stage, count
 from alerts.stream import DEFAULT_MAXLEN, STREAM_KEY, RawEvent, StreamWriter
 from oktaclient.models import EventHookDelivery
 
@@ -111,6 +112,7 @@ class HookReceiver:
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("event hook delivery not stored (%s); Okta will retry", type(exc).__name__)
             return _error(503, "could not store the events")
+        count(Stage.RECEIVED, len(events))
         return Response(status_code=200)
 
 

@@ -13,9 +13,9 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
@@ -26,6 +26,7 @@ from alerts.format import AlertKind, actor_label, classify, client_ip, render_ev
 from alerts.ledger import DEFAULT_TTL_S, ClaimState, Ledger
 from alerts.publisher import Publisher
 from alerts.sink import Sink
+from alerts.stages import Stage, count
 from alerts.stream import STREAM_KEY, StreamEntry
 from oktaclient.models import LogEvent
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GROUP = "okc:alerts:workers"
 Router = Callable[[LogEvent], str | None]
+T = TypeVar("T")
 
 # One round trip: take over idle entries and fetch them; entries trimmed from the stream while
 # pending have nothing left to deliver and are acknowledged (on Redis 6.2 XAUTOCLAIM without
@@ -110,6 +112,7 @@ class AlertWorker:
         self._reclaim_cursor = "0-0"
         self._next_reclaim = 0.0  # monotonic time of the next reclaim scan; 0: at the first batch
         self._group_ready = False
+        self._stopping = asyncio.Event()
 
     async def ensure_group(self) -> None:
         """Creates the consumer group (and the stream) if missing; a new group starts at the stream's beginning."""
@@ -122,15 +125,32 @@ class AlertWorker:
                 raise
         self._group_ready = True
 
+    def stop(self) -> None:
+        """Makes run() return once the batch at hand is handled; a wait for new entries ends at once.
+        (Cancelling run() is safe too, but a batch cut off mid-post waits `min_idle_ms` to be taken over.)"""
+        self._stopping.set()
+
     async def run(self) -> None:
-        """Processes batches until cancelled; a Redis outage is waited out, not fatal."""
-        while True:
+        """Processes batches until stop() or cancellation; a Redis outage is waited out, not fatal."""
+        while not self._stopping.is_set():
             try:
                 await self.process_once()
             except (RedisError, OSError) as exc:
                 log.warning("alert worker %s: Redis unavailable (%s); retrying", self.consumer, type(exc).__name__)
                 self._group_ready = False  # a Redis that lost its data lost the group too
-                await asyncio.sleep(1.0)
+                await self._unless_stopped(asyncio.sleep(1.0))
+
+    async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
+        """`work`'s result, or None when stop() comes first. `work` is then cancelled: an XREADGROUP cut
+        short may leave the entries Redis gave it pending, for a reclaim to take over; nothing is lost."""
+        task, stopped = asyncio.ensure_future(work), asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pending in (task, stopped):
+                pending.cancel()  # a no-op on what is done
+            await asyncio.gather(task, stopped, return_exceptions=True)
+        return task.result() if not task.cancelled() else None
 
     async def process_once(self, block_ms: int | None = None) -> int:
         """Handles one batch: idle entries to take over if a reclaim scan is due, else new entries
@@ -154,9 +174,10 @@ class AlertWorker:
         return _entries(raw)
 
     async def _read_new(self, block_ms: int) -> list[StreamEntry]:
-        reply = await self._redis.xreadgroup(
+        read = self._redis.xreadgroup(
             self.group, self.consumer, {self.stream: ">"}, count=self.batch_size, block=block_ms or None
         )
+        reply = await self._unless_stopped(read)
         streams = cast(list[tuple[str, list[tuple[str, dict[str, str]]]]], reply or [])
         return [StreamEntry.parse(entry_id, fields) for _, messages in streams for entry_id, fields in messages]
 
@@ -175,6 +196,7 @@ class AlertWorker:
                 continue
             if channel is None:
                 acks.append(entry.id)  # dropped by policy
+                count(Stage.DROPPED)
             else:
                 by_channel.setdefault(channel, []).append((entry.id, event))
         for done in await asyncio.gather(*(self._handle_channel(c, items) for c, items in by_channel.items())):
@@ -222,12 +244,15 @@ class AlertWorker:
         publisher, kind = self._publisher, classify(event)
         claim = await publisher.claim(event.uuid)
         if claim.state is ClaimState.POSTED:
+            count(Stage.DEDUPLICATED)
             return _ACK  # a duplicate delivery
         if claim.state is ClaimState.DIGESTED:  # counted; make sure the digest shows it (if we do digests)
+            count(Stage.DEDUPLICATED)
             return _Digested(kind, claim.digest) if self._digests is not None else _ACK
         if claim.state is ClaimState.BUSY:
             return _LEAVE
         if await publisher.recover(event.uuid, claim, channel) is not None:
+            count(Stage.POSTED)  # by a worker that died before it could count it
             return _ACK
         if self._digests is not None and self._digests.digestible(kind):
             admission = await self._digests.admit(
@@ -236,6 +261,8 @@ class AlertWorker:
             if admission.lost:
                 return _LEAVE
             if admission.digest_id is not None:
+                count(Stage.DIGESTED)
                 return _Digested(kind, admission.digest_id)
         await publisher.post(event.uuid, channel, render_event(event, self._org_url))
+        count(Stage.POSTED)
         return _ACK

@@ -7,6 +7,7 @@ Times are epoch seconds in the hash because the Lua scripts compare them with `n
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -57,6 +58,19 @@ def _encode(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _time(epoch: float | str) -> datetime:
+    return datetime.fromtimestamp(float(epoch), UTC)
+
+
+class Approval(BaseModel):
+    """One approver's vote, and when it was cast (the approval message shows both)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    by: str
+    at: datetime
+
+
 class ApprovalRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -72,7 +86,7 @@ class ApprovalRequest(BaseModel):
     approver_role: str
     created_at: datetime
     deadline: datetime
-    approvals: tuple[str, ...] = ()  # distinct approvers so far, sorted
+    approved: tuple[Approval, ...] = ()  # distinct approvers so far, oldest first
     channel: str | None = None  # the Slack approval message, for later updates
     message_ts: str | None = None
     executed_by: str | None = None  # the approver whose approval started the execution
@@ -83,20 +97,26 @@ class ApprovalRequest(BaseModel):
     okta_request_id: str | None = None
     reconciled: bool = False
 
+    @property
+    def approvals(self) -> tuple[str, ...]:
+        """Who approved, oldest first."""
+        return tuple(a.by for a in self.approved)
+
     def to_hash(self) -> dict[str, str]:
-        """Every field but `approvals` (a separate set), as strings; None is ""."""
-        return {name: _encode(getattr(self, name)) for name in type(self).model_fields if name != "approvals"}
+        """Every field but `approved` (a separate sorted set), as strings; None is ""."""
+        return {name: _encode(getattr(self, name)) for name in type(self).model_fields if name != "approved"}
 
     @classmethod
-    def from_hash(cls, fields: dict[str, str], approvers: list[str]) -> ApprovalRequest:
+    def from_hash(cls, fields: dict[str, str], approvers: Iterable[tuple[str, float | str]]) -> ApprovalRequest:
+        """`approvers` are (approver, epoch seconds) pairs, oldest first, as the sorted set holds them."""
         # unknown hash fields (the execution fencing token) are not part of the model on purpose
         data: dict[str, Any] = {k: v for k, v in fields.items() if k in cls.model_fields and v != ""}
         for name in _TIMES:
             if name in data:
-                data[name] = datetime.fromtimestamp(float(data[name]), UTC)
+                data[name] = _time(data[name])
         data["params"] = json.loads(data.get("params", "{}"))
         data["reconciled"] = "reconciled" in data
-        data["approvals"] = tuple(sorted(approvers))
+        data["approved"] = tuple(Approval(by=by, at=_time(at)) for by, at in approvers)
         return cls.model_validate(data)
 
 

@@ -6,7 +6,7 @@
 Keys
 - `okc:approval:{id}` (hash): `ApprovalRequest.to_hash()` plus `executor`, the fencing token of the
   execution owner (handed only to the approve call that claimed execution).
-- `okc:approval:{id}:approvers` (set): distinct approvers; one approver counts once.
+- `okc:approval:{id}:approvers` (zset): distinct approvers scored by approval time; one approver counts once.
 - `okc:approvals:pending` (zset): exactly the PENDING request ids, scored by deadline.
 - `okc:approvals:executing` (zset): exactly the EXECUTING request ids, scored by start time.
 A request in a terminal state expires after `retention` seconds; its audit trail stays in the stream.
@@ -60,7 +60,8 @@ def _flat(fields: dict[str, str]) -> list[str]:
 
 def _request(snapshot: dict[str, Any]) -> ApprovalRequest:
     # Lua's cjson writes an empty table as {}: an empty approvers list arrives as an empty object
-    return ApprovalRequest.from_hash(snapshot["fields"], snapshot["approvers"] or [])
+    flat = snapshot["approvers"] or []  # ZRANGE WITHSCORES: approver, time, approver, time, ...
+    return ApprovalRequest.from_hash(snapshot["fields"], zip(flat[::2], flat[1::2], strict=True))
 
 
 def _result(raw: str) -> TransitionResult:
@@ -269,10 +270,10 @@ class ApprovalStore:
         pipe = self._redis.pipeline(transaction=False)
         for approval_id in ids:
             pipe.hgetall(REQUEST_PREFIX + approval_id)
-            pipe.smembers(REQUEST_PREFIX + approval_id + APPROVERS_SUFFIX)
+            pipe.zrange(REQUEST_PREFIX + approval_id + APPROVERS_SUFFIX, 0, -1, withscores=True)
         raw = await pipe.execute()
         return [
-            ApprovalRequest.from_hash(fields, list(approvers))
+            ApprovalRequest.from_hash(fields, approvers)
             for fields, approvers in zip(raw[::2], raw[1::2], strict=True)
             if fields
         ]

@@ -17,12 +17,17 @@ log = logging.getLogger(__name__)
 
 
 async def sweep_once(
-    store: ApprovalStore, on_expired: Callable[[ApprovalRequest], Awaitable[None]], batch: int = 100
+    store: ApprovalStore,
+    on_expired: Callable[[ApprovalRequest], Awaitable[None]],
+    batch: int = 100,
+    *,
+    now: float | None = None,
 ) -> int:
-    """Expire everything due now, in batches; returns how many were expired."""
+    """Expire everything due at `now` (epoch seconds, default the clock), in batches; returns how
+    many were expired."""
     total = 0
     while True:
-        expired = await store.expire_due(limit=batch)
+        expired = await store.expire_due(now, limit=batch)
         for request in expired:
             try:
                 await on_expired(request)

@@ -253,6 +253,39 @@ def conversations_info(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, An
     return {"channel": ws._resolve_channel(str(args.get("channel", "")), names=False).to_api(ws.bot_user_id)}
 
 
+_CONVERSATION_TYPES = frozenset({"public_channel", "private_channel", "mpim", "im"})
+
+
+def conversations_list(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, Any]:
+    """Channels of the given `types` (default public ones) as the bot sees them: every public channel,
+    private channels and DMs only when it is in them; `limit` a page, continued with `cursor`."""
+    types = {t.strip() for t in str(args.get("types") or "public_channel").split(",") if t.strip()}
+    if not types <= _CONVERSATION_TYPES:
+        raise SlackError("invalid_types")
+    given = _number_arg(args, "limit", "invalid_limit")
+    limit = 100 if given is None else int(given)
+    if not 1 <= limit <= 1000:
+        raise SlackError("invalid_limit")
+
+    def listed(channel: SlackChannel) -> bool:
+        kind = "im" if channel.is_im else "private_channel" if channel.is_private else "public_channel"
+        visible = kind == "public_channel" or ws.bot_user_id in channel.members
+        return kind in types and visible and not (channel.is_archived and flag(args.get("exclude_archived")))
+
+    found = [c for c in ws._channels.values() if listed(c)]
+    start = 0
+    if args.get("cursor"):  # where the previous page stopped: the id of the next channel
+        next_id = _decode_cursor(str(args["cursor"]), "next_id:")
+        start = next((i for i, c in enumerate(found) if c.id == next_id), -1)
+        if start < 0:
+            raise SlackError("invalid_cursor")
+    page = found[start : start + limit]
+    channels = [c.to_api(ws.bot_user_id) | ({} if c.is_im else {"num_members": len(c.members)}) for c in page]
+    more = start + limit < len(found)
+    cursor = base64.b64encode(f"next_id:{found[start + limit].id}".encode()).decode() if more else ""
+    return {"channels": channels, "response_metadata": {"next_cursor": cursor}}
+
+
 def conversations_history(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, Any]:
     """Top-level messages, newest first, between `oldest` and `latest`, `limit` at a time."""
     channel = ws._resolve_channel(str(args.get("channel", "")), names=False)
@@ -285,10 +318,20 @@ def conversations_history(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str,
     return body
 
 
+def _decode_cursor(cursor: str, prefix: str) -> str:
+    try:
+        decoded = base64.b64decode(cursor, validate=True).decode()
+    except ValueError:  # not base64, or not UTF-8
+        raise SlackError("invalid_cursor") from None
+    if not decoded.startswith(prefix):
+        raise SlackError("invalid_cursor")
+    return decoded.removeprefix(prefix)
+
+
 def _cursor_ts(cursor: str) -> Decimal:
     try:
-        return Decimal(base64.b64decode(cursor).decode().removeprefix("next_ts:"))
-    except (ValueError, InvalidOperation):
+        return Decimal(_decode_cursor(cursor, "next_ts:"))
+    except InvalidOperation:
         raise SlackError("invalid_cursor") from None
 
 
@@ -367,6 +410,7 @@ METHODS: dict[str, Handler] = {
     "usergroups.users.list": usergroups_users_list,
     "conversations.open": conversations_open,
     "conversations.info": conversations_info,
+    "conversations.list": conversations_list,
     "conversations.history": conversations_history,
     "views.open": views_open,
     "views.push": views_push,

@@ -103,16 +103,44 @@ def test_user_events_link_to_the_user_and_offer_actions() -> None:
         and "Erin Employee (erin.employee@acme.example)" in everything
     )
     assert _buttons(message) == [
-        ("alert_lookup", "00u1erin"),
-        ("alert_clear_sessions", "00u1erin"),
-        ("alert_suspend", "00u1erin"),
+        ("okta:lookup", "00u1erin"),
+        ("okta:clear-sessions", "00u1erin"),
+        ("okta:suspend", "00u1erin"),
     ]
+
+
+def test_destructive_buttons_ask_for_confirmation_naming_the_user() -> None:
+    message = render_event(_event("user.lifecycle.suspend", actor=ADMIN, targets=[ERIN]), ORG_URL)
+    [actions] = [b.to_dict() for b in message.blocks if b.type == "actions"]
+    confirms = {e["action_id"]: e.get("confirm") for e in actions["elements"]}
+    assert confirms["okta:lookup"] is None
+    for verb in ("clear-sessions", "suspend"):
+        confirm = confirms[f"okta:{verb}"]
+        assert confirm is not None and confirm["style"] == "danger"
+        assert f"`/okta {verb}` for Erin Employee (erin.employee@acme.example)" in confirm["text"]["text"]
 
 
 def test_failed_sign_in_is_about_its_actor_and_shows_the_reason() -> None:
     message = render_event(_event("user.session.start"), ORG_URL)
     assert "FAILURE (INVALID_CREDENTIALS)" in _all_text(message)
     assert [value for _, value in _buttons(message)] == ["00u1erin"] * 3
+
+
+def test_a_lock_out_offers_unlock_first() -> None:
+    message = render_event(_event("user.account.lock", outcome="SUCCESS", reason=None), ORG_URL)
+    assert [action for action, _ in _buttons(message)] == [
+        "okta:unlock",
+        "okta:lookup",
+        "okta:clear-sessions",
+        "okta:suspend",
+    ]
+
+
+def test_a_user_without_an_id_is_acted_on_by_login() -> None:
+    no_id = {"type": "User", "alternateId": "erin.employee@acme.example", "displayName": "Erin Employee"}
+    message = render_event(_event("user.lifecycle.suspend", actor=ADMIN, targets=[no_id]), ORG_URL)
+    assert {value for _, value in _buttons(message)} == {"erin.employee@acme.example"}
+    assert "Open in Okta System Log" in _all_text(message), "no id, no profile link"
 
 
 def test_events_without_a_known_user_link_to_the_system_log() -> None:

@@ -14,9 +14,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.server import BackgroundServer
-from slacksim import SlackWorkspace
+from slacksim import SlackChannel, SlackWorkspace
 
-HANA, GARY, DEE, LEE = "U0HANA00001", "U0GARY00001", "U0DEE000001", "U0LEE000001"
+HANA, GARY, DEE, LEE, SAM = "U0HANA00001", "U0GARY00001", "U0DEE000001", "U0LEE000001", "U0SAM000001"
 APPROVALS = "C0APPROVAL1"
 BUTTONS: list[dict[str, Any]] = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "*Unlock* lee.locked@acme.example?"}},
@@ -193,6 +193,32 @@ async def test_history_pages_newest_first_with_metadata_on_request(ws: SlackWork
     assert [m["text"] for m in rest["messages"]] == ["m0"] and rest["has_more"] is False
     assert rest["messages"][0]["metadata"] == metadata
     assert (await slack_error(client.conversations_history(channel="C0GENERAL01")))["error"] == "not_in_channel"
+
+
+async def test_conversations_list_shows_what_the_bot_may_see_page_by_page(
+    ws: SlackWorkspace, client: AsyncWebClient
+) -> None:
+    ws.add_channel(SlackChannel(id="G0SECRET001", name="secret", is_private=True, members={SAM, ws.bot_user_id}))
+    ws.add_channel(SlackChannel(id="G0HIDDEN001", name="hidden", is_private=True, members={SAM}))
+    ws.add_channel(SlackChannel(id="C0OLDNEWS01", name="old-news", is_archived=True))
+    await client.conversations_open(users=[LEE])
+
+    public = await client.conversations_list()
+    names = [c["name"] for c in public["channels"]]
+    assert names == ["helpdesk", "approvals", "security-alerts", "okta-audit", "general", "old-news"]
+    assert public["response_metadata"]["next_cursor"] == ""
+    general = public["channels"][4]
+    assert (general["id"], general["is_member"], general["num_members"]) == ("C0GENERAL01", False, 12)
+
+    pages = await client.conversations_list(types="public_channel,private_channel", exclude_archived=True, limit=2)
+    seen = [[c["id"] for c in page["channels"]] async for page in pages]
+    assert seen == [["C0HELPDESK1", "C0APPROVAL1"], ["C0SECALERT1", "C0OKTAAUDT1"], ["C0GENERAL01", "G0SECRET001"]]
+
+    [dm] = (await client.conversations_list(types="im"))["channels"]
+    assert dm["is_im"] is True and dm["user"] == LEE
+    assert (await slack_error(client.conversations_list(types="channels")))["error"] == "invalid_types"
+    assert (await slack_error(client.conversations_list(cursor="bm9wZQ==")))["error"] == "invalid_cursor"
+    assert (await slack_error(client.conversations_list(limit=0)))["error"] == "invalid_limit"
 
 
 async def test_form_encoded_calls_with_json_strings(ws: SlackWorkspace, slack: BackgroundServer) -> None:

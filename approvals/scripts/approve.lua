@@ -2,9 +2,10 @@ local id = P.id
 local refusal = check_pending(id)
 if refusal then return refusal end
 if redis.call('HGET', key(id), 'requester') == P.actor then return refuse(id, 'self_approval') end
-if redis.call('SADD', approvers_key(id), P.actor) == 0 then return refuse(id, 'already_approved_by_you') end
+-- scored by the time of the approval, so the message can say who approved when
+if redis.call('ZADD', approvers_key(id), 'NX', P.now, P.actor) == 0 then return refuse(id, 'already_approved_by_you') end
 
-local count = redis.call('SCARD', approvers_key(id))
+local count = redis.call('ZCARD', approvers_key(id))
 local needed = tonumber(redis.call('HGET', key(id), 'required_approvals'))
 audit(id, 'approved', count .. '/' .. needed .. ' approvals')
 if count < needed then return reply('ok', '', id) end

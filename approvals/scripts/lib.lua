@@ -10,12 +10,13 @@ local P = cjson.decode(ARGV[1])
 local function key(id) return P.keys.request .. id end
 local function approvers_key(id) return key(id) .. P.keys.approvers_suffix end
 
--- A request as every script returns it: {fields = its hash, approvers = [...]}.
+-- A request as every script returns it: {fields = its hash, approvers = [approver, time, ...]}
+-- (oldest approval first).
 local function snapshot(id)
   local flat = redis.call('HGETALL', key(id))
   local fields = {}
   for i = 1, #flat, 2 do fields[flat[i]] = flat[i + 1] end
-  return {fields = fields, approvers = redis.call('SMEMBERS', approvers_key(id))}
+  return {fields = fields, approvers = redis.call('ZRANGE', approvers_key(id), 0, -1, 'WITHSCORES')}
 end
 
 -- Every transition answers one JSON string (a single bulk reply parses far faster client-side
