@@ -1,26 +1,41 @@
-"""Employees acting on their own Okta account: `/okta unlock` (or `unlock me`), `/okta reset-password`.
+"""Employees acting on their own Okta account: `/okta unlock` (or `unlock me`), `/okta reset-password`
+and the Home tab's buttons.
 
 The account is always the caller's own, found from their Slack profile email (the Identity), never
 from anything typed. Guests, bots, unverified emails and people without an Okta match are refused
-with a reason; a per-employee rate limit in Redis caps how often it can be used.
+with a reason; a per-employee rate limit in Redis caps how often it can be used (and so how many
+pushes a stolen Slack session can send). When the policy asks for it, an Okta Verify push the
+employee approves on their phone comes before the change. Every use is audited and, when the policy
+names an `announce_channel`, announced there; a rejected push is also posted to the security alerts
+channel, since it may mean someone else is using the employee's Slack session.
 """
 
 from __future__ import annotations
 
+import logging
+from typing import NamedTuple
+
 from redis.asyncio import Redis
+from slack_sdk.errors import SlackApiError
 
 from audit import AuditRecord
+from commands.cards import fitting_actions
 from commands.context import Invocation, Services
 from commands.identity import Identity
 from commands.okta_errors import explain
+from commands.operations import EFFECTS, Operation, perform
 from commands.ports import Reply
+from commands.push_check import DEFAULT_TIMING, PushResult, PushTiming, push_check
 from commands.recording import now
 from commands.slacktext import escape
 from oktaclient.errors import OktaError
-from oktaclient.models import UserStatus
+from oktaclient.models import FactorTransaction, User, UserStatus
 from policy import Verb
+from policy.sections import SelfServiceRule
 
-RATE_PREFIX = "okc:self-service:rate:"
+log = logging.getLogger(__name__)
+
+RATE_PREFIX = "okc:self-service:rate:"  # + Slack user id: uses in the current window (expires with it)
 
 # One step: count this use and start the window on the first one (INCR + EXPIRE NX).
 _RATE_SCRIPT = """
@@ -30,95 +45,190 @@ return n
 """
 
 
+class Answer(NamedTuple):
+    detail: str  # for the audit trail and the announcement: short, about the employee
+    text: str  # for the employee
+
+
+class _Wording(NamedTuple):
+    working: str  # for "Unlocking your account failed. …"
+    done: str
+
+
+_WORDING = {
+    Verb.UNLOCK: _Wording(
+        "Unlocking your account", ":white_check_mark: Your Okta account is unlocked. Sign in again with your usual password."
+    ),
+    Verb.RESET_PASSWORD: _Wording(
+        "Resetting your password", ":email: Okta has emailed you a password reset link. It expires soon: use it now."
+    ),
+}
+
+_PUSH_REFUSALS = {
+    PushResult.REJECTED: Answer(
+        "Okta Verify push rejected",
+        ":no_entry: The Okta Verify push was rejected on your phone, so nothing was changed. "
+        "If you meant to approve it, try again.",
+    ),
+    PushResult.UNANSWERED: Answer(
+        "Okta Verify push not answered",
+        ":hourglass: The Okta Verify push was not answered in time, so nothing was changed. "
+        "Try again when you have your phone at hand.",
+    ),
+    PushResult.NO_FACTOR: Answer(
+        "no Okta Verify push factor",
+        ":no_entry: You have no Okta Verify push set up, so I cannot confirm it is you. "
+        "Ask the helpdesk: they can check who you are another way.",
+    ),
+}
+
+
+def who_refusal(identity: Identity) -> Answer | None:
+    """Why this Slack member cannot act on an Okta account of their own; None when they can."""
+    person = identity.person
+    if person.is_bot:
+        return Answer("bot", ":no_entry: Bots have no Okta account to unlock.")
+    if person.deleted:
+        return Answer("deactivated Slack account", ":no_entry: Your Slack account is deactivated.")
+    if person.is_guest:
+        return Answer(
+            "guest account",
+            ":no_entry: Guest accounts cannot use self-service; ask the person who invited you, or the helpdesk.",
+        )
+    if not person.email:
+        return Answer(
+            "no email in Slack",
+            ":no_entry: Your Slack profile has no email address, so I cannot find your Okta account. Ask the helpdesk.",
+        )
+    if not person.email_verified:
+        return Answer(
+            "unverified Slack email",
+            ":no_entry: Your Slack email address is not verified, so I cannot trust it to find your Okta account.",
+        )
+    if identity.okta_user is None:
+        return Answer(
+            "no Okta match",
+            f":no_entry: No Okta account matches your Slack email `{escape(person.email)}`. Ask the helpdesk.",
+        )
+    return None
+
+
+def status_refusal(verb: Verb, user: User) -> Answer | None:
+    """Why `verb` cannot help an account in this status (Okta would refuse it); None when it can."""
+    if verb in fitting_actions(user, lambda v: v == verb):
+        return None
+    if verb == Verb.UNLOCK and user.status == UserStatus.ACTIVE:
+        return Answer(
+            "not locked",
+            ":information_source: Your Okta account is not locked. If you forgot your password, run "
+            "`/okta reset-password` and follow the email; if sign-in still fails, ask the helpdesk.",
+        )
+    status = escape(user.status.lower().replace("_", " "))
+    return Answer(
+        f"account {status}",
+        f":no_entry: Your Okta account is {status}, which `{verb.value}` cannot change. Please contact the helpdesk.",
+    )
+
+
+def _not_enabled(verb: Verb, rule: SelfServiceRule | None) -> Answer | None:
+    if rule is not None:
+        return None
+    return Answer(
+        "not enabled",
+        f":no_entry: Unlocking or resetting your own account from Slack (`{verb.value}`) is not enabled for you. "
+        "Ask in the helpdesk channel.",
+    )
+
+
+def _okta_failure(exc: OktaError, action: str) -> Answer:
+    return Answer(getattr(exc, "error_summary", str(exc)), f":x: {explain(exc, action)}")
+
+
 class SelfService:
-    def __init__(self, services: Services, redis: Redis) -> None:
+    def __init__(self, services: Services, redis: Redis, *, push_timing: PushTiming = DEFAULT_TIMING) -> None:
         self.s = services
         self._rate = redis.register_script(_RATE_SCRIPT)
+        self._push_timing = push_timing
 
     async def run(self, inv: Invocation, identity: Identity, verb: Verb) -> None:
-        problem = self._who_problem(identity)
-        if problem is None and self.s.policy.self_service_rule(verb, identity.roles) is None:
-            problem = f"Unlocking or resetting your own account from Slack (`{verb.value}`) is not enabled for you. Ask in the helpdesk channel."
-        if problem is None:
-            problem = await self._rate_problem(inv.user_id)
-        if problem is not None:
-            await self._finish(inv, identity, verb, "refused", f":no_entry: {problem}")
+        rule = self.s.policy.self_service_rule(verb, identity.roles)
+        refusal = who_refusal(identity) or _not_enabled(verb, rule) or await self._rate_refusal(inv.user_id)
+        if refusal is not None:
+            await self._finish(inv, identity, verb, "refused", refusal)
             return
-        assert identity.okta_user is not None
+        assert identity.okta_user is not None and rule is not None  # who_refusal and _not_enabled saw to it
         user = await self.s.okta.get_user(identity.okta_user.id)  # the cached identity may be stale
-        if verb == Verb.UNLOCK:
-            await self._unlock(inv, identity, user.id, user.status)
-        else:
-            await self._reset(inv, identity, user.id, user.status)
+        refusal = status_refusal(verb, user)
+        if refusal is not None:
+            await self._finish(inv, identity, verb, "refused", refusal)
+            return
+        if rule.verify_push and not await self._verified(inv, identity, verb, user.id):
+            return
+        try:
+            outcome = await perform(self.s.okta, Operation(verb=verb, user_id=user.id))
+        except OktaError as exc:
+            await self._finish(inv, identity, verb, "failed", _okta_failure(exc, _WORDING[verb].working))
+            return
+        done = Answer(EFFECTS[verb].past, _WORDING[verb].done)
+        await self._finish(inv, identity, verb, "succeeded", done, okta_request_id=outcome.request_id)
 
-    def _who_problem(self, identity: Identity) -> str | None:
-        person = identity.person
-        if person.is_bot:
-            return "Bots have no Okta account to unlock."
-        if person.deleted:
-            return "Your Slack account is deactivated."
-        if person.is_guest:
-            return "Guest accounts cannot use self-service; ask the person who invited you, or the helpdesk."
-        if not person.email:
-            return "Your Slack profile has no email address, so I cannot find your Okta account. Ask the helpdesk."
-        if not person.email_verified:
-            return "Your Slack email address is not verified, so I cannot trust it to find your Okta account."
-        if identity.okta_user is None:
-            return f"No Okta account matches your Slack email `{escape(person.email)}`. Ask the helpdesk."
-        return None
-
-    async def _rate_problem(self, user_id: str) -> str | None:
+    async def _rate_refusal(self, user_id: str) -> Answer | None:
         limit = self.s.policy.self_service.rate_limit
         used = int(await self._rate(keys=[RATE_PREFIX + user_id], args=[limit.per]))
-        if used > limit.count:
-            return (
-                f"You have used self-service {limit.count} times recently, the most allowed; "
-                "try again later or ask the helpdesk."
-            )
-        return None
+        if used <= limit.count:
+            return None
+        return Answer(
+            "rate limit reached",
+            f":no_entry: You have used self-service {limit.count} times recently, the most allowed; "
+            "try again later or ask the helpdesk.",
+        )
 
-    async def _unlock(self, inv: Invocation, identity: Identity, user_id: str, status: UserStatus) -> None:
-        if status == UserStatus.ACTIVE:
+    async def _verified(self, inv: Invocation, identity: Identity, verb: Verb, user_id: str) -> bool:
+        """Whether the employee approved an Okta Verify push; when not, they have been answered."""
+
+        async def sent(tx: FactorTransaction) -> None:
+            number = f" and tap *{tx.correct_answer}*" if tx.correct_answer is not None else ""
+            wait = f"{self._push_timing.timeout:.0f} seconds"
+            text = f":iphone: Check your phone: approve the Okta Verify push{number} to confirm it is you (I will wait {wait})."
+            await inv.respond(Reply(text=text), replace_original=inv.source == "command")
+
+        try:
+            result = await push_check(self.s.okta, user_id, self._push_timing, sent)
+        except OktaError as exc:
+            await self._finish(inv, identity, verb, "failed", _okta_failure(exc, "Sending the Okta Verify push"))
+            return False
+        if result == PushResult.APPROVED:
+            return True
+        if result == PushResult.REJECTED:
+            alerts = self.s.policy.alerts
             text = (
-                "Your Okta account is not locked. If you forgot your password, run `/okta reset-password` "
-                "and follow the email; if sign-in still fails, ask the helpdesk."
+                f":rotating_light: <@{inv.user_id}> asked from Slack to `{verb.value}` their own Okta account "
+                f"({escape(identity.email or '')}), and the Okta Verify push to their phone was *rejected*. "
+                "If they did not ask, someone else may be using their Slack session."
             )
-            await self._finish(inv, identity, Verb.UNLOCK, "refused", text, "not locked")
-            return
-        if status != UserStatus.LOCKED_OUT:
-            text = f"Your Okta account is {escape(status.lower())}, which self-service cannot change. Please contact the helpdesk."
-            await self._finish(inv, identity, Verb.UNLOCK, "refused", f":no_entry: {text}", f"status {status}")
-            return
-        try:
-            outcome = await self.s.okta.unlock_user(user_id)
-        except OktaError as exc:
-            await self._finish(inv, identity, Verb.UNLOCK, "failed", f":x: {explain(exc, 'Unlocking your account')}")
-            return
-        text = ":white_check_mark: Your Okta account is unlocked. Sign in again with your usual password."
-        await self._finish(inv, identity, Verb.UNLOCK, "succeeded", text, okta_request_id=outcome.request_id)
-
-    async def _reset(self, inv: Invocation, identity: Identity, user_id: str, status: UserStatus) -> None:
-        if status in (UserStatus.SUSPENDED, UserStatus.DEPROVISIONED, UserStatus.STAGED, UserStatus.PROVISIONED):
-            text = f"Your Okta account is {escape(status.lower())}; a password reset cannot help. Please contact the helpdesk."
-            await self._finish(inv, identity, Verb.RESET_PASSWORD, "refused", f":no_entry: {text}", f"status {status}")
-            return
-        try:
-            outcome = await self.s.okta.reset_password(user_id, send_email=True)
-        except OktaError as exc:
-            await self._finish(inv, identity, Verb.RESET_PASSWORD, "failed", f":x: {explain(exc, 'Resetting your password')}")
-            return
-        text = ":email: Okta has emailed you a password reset link. It expires soon: use it now."
-        await self._finish(inv, identity, Verb.RESET_PASSWORD, "succeeded", text, okta_request_id=outcome.request_id)
+            await self._post(alerts.default_channel if alerts else None, text)
+        await self._finish(inv, identity, verb, "refused", _PUSH_REFUSALS[result])
+        return False
 
     async def _finish(
-        self, inv: Invocation, identity: Identity, verb: Verb, outcome: str, text: str, detail: str = "",
+        self, inv: Invocation, identity: Identity, verb: Verb, outcome: str, said: Answer,
         okta_request_id: str | None = None,
     ) -> None:
         target = identity.okta_user.profile.login if identity.okta_user else identity.email
         await self.s.recorder.record(
             AuditRecord(
                 at=now(), actor=inv.user_id, actor_email=identity.email, verb=verb.value, target=target,
-                outcome=outcome, detail=detail or text[:200], okta_request_id=okta_request_id, source="self-service",
+                outcome=outcome, detail=said.detail, okta_request_id=okta_request_id, source="self-service",
             )
         )
-        await inv.respond(Reply(text=text), replace_original=inv.source == "command")
+        line = f"<@{inv.user_id}> self-service `{verb.value}` → *{outcome}*: {escape(said.detail)}"
+        await self._post(self.s.policy.self_service.announce_channel, line)
+        await inv.respond(Reply(text=said.text), replace_original=inv.source == "command")
+
+    async def _post(self, channel: str | None, text: str) -> None:
+        if channel is None:
+            return
+        try:
+            await self.s.slack.post(channel, Reply(text=text))
+        except SlackApiError as exc:  # the audit stream has it; a missing line must not fail the answer
+            log.warning("self-service post to %s failed: %s", channel, exc.response.get("error"))

@@ -1,0 +1,76 @@
+"""The App Home tab's listeners: the employee's own account page when they open the tab, and its
+buttons (`self:unlock`, `self:reset-password`) run on the clicker's own account.
+
+Slack gives Home tab clicks no response_url, so every answer (the push prompt, the result) is the
+tab republished with the answer on top. Like every listener, a click is acknowledged first and
+handled after; Bolt acknowledges events by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.payloads import BlockActions
+from commands.context import Invocation
+from commands.home import HOME_ACTION_PREFIX, HOME_ACTIONS, Home, unavailable_view
+from commands.ports import Reply
+from commands.self_service import SelfService
+
+log = logging.getLogger(__name__)
+
+
+class HomePublisher:
+    """A Responder for Home tab clicks: republishes the clicker's tab with the reply as its note."""
+
+    def __init__(self, client: AsyncWebClient, home: Home, user_id: str) -> None:
+        self._client = client
+        self._home = home
+        self.user_id = user_id
+
+    async def __call__(self, reply: Reply, *, ephemeral: bool = True, replace_original: bool = False) -> None:
+        await self.publish(reply.text)
+
+    async def publish(self, note: str | None = None) -> None:
+        await self._client.views_publish(user_id=self.user_id, view=await self._home.view(self.user_id, note))
+
+    async def guarded(self, work: Awaitable[None]) -> None:
+        """Run `work`; if it fails unexpectedly, the tab says so (without Okta) instead of going stale."""
+        try:
+            await work
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("home tab failed (ref %s)", ref)
+            try:
+                await self._client.views_publish(user_id=self.user_id, view=unavailable_view(ref))
+            except Exception:
+                log.exception("could not report home tab failure ref %s", ref)
+
+
+def register_home(app: AsyncApp, self_service: SelfService) -> None:
+    home = Home(self_service)
+
+    @app.event("app_home_opened")
+    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab") != "home":  # opening the Messages tab sends this event too
+            return
+        publisher = HomePublisher(client, home, event["user"])
+        await publisher.guarded(publisher.publish())
+
+    @app.action(re.compile("^" + re.escape(HOME_ACTION_PREFIX)))
+    async def on_home_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        payload = BlockActions.model_validate(body)
+        publisher = HomePublisher(client, home, payload.user.id)  # the clicker, never the button's value
+        verb = HOME_ACTIONS.get(payload.actions[0].action_id)
+        if verb is None:  # a button from an older version of the tab
+            await publisher.guarded(publisher.publish("That button no longer exists; here is your account as it is now."))
+            return
+        inv = Invocation(user_id=payload.user.id, respond=publisher, source="button")
+        await publisher.guarded(home.act(inv, verb))

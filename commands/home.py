@@ -1,0 +1,108 @@
+"""The App Home tab: the employee's own Okta account, its status, and the self-service actions open
+to them right now.
+
+Buttons appear only when the action fits the account's status and the policy lets this employee do
+it themselves, so "Unlock my account" shows only while locked out. Their action ids (`self:<verb>`)
+carry no account: a click always acts on the clicker, found from the payload's user id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from commands.cards import fitting_actions, status_marker
+from commands.context import Invocation
+from commands.self_service import Answer, SelfService, who_refusal
+from commands.slacktext import escape
+from oktaclient.models import User, UserStatus
+from policy import Verb
+from policy.verbs import SELF_SERVICE_VERBS
+
+HOME_ACTION_PREFIX = "self:"
+HOME_ACTIONS = {HOME_ACTION_PREFIX + verb.value: verb for verb in SELF_SERVICE_VERBS}
+_LABELS = {Verb.UNLOCK: "Unlock my account", Verb.RESET_PASSWORD: "Reset my password"}
+
+_GUIDANCE = {
+    UserStatus.ACTIVE: "Your account is working: there is nothing to unlock.",
+    UserStatus.LOCKED_OUT: "Too many failed sign-ins locked your account; once unlocked, sign in with your usual password.",
+    UserStatus.PASSWORD_EXPIRED: "Your password has expired: sign in to Okta and choose a new one.",
+    UserStatus.RECOVERY: "A password reset is under way: use the link Okta emailed you.",
+}
+_ASK_HELPDESK = "Self-service cannot change an account in this state: please contact the helpdesk."
+_ALSO_TYPED = "You can also type `/okta unlock` or `/okta reset-password` in any channel. For anything else, ask the helpdesk."
+
+
+class Home:
+    def __init__(self, self_service: SelfService) -> None:
+        self._self_service = self_service
+        self.s = self_service.s
+
+    async def view(self, slack_user_id: str, note: str | None = None) -> dict[str, Any]:
+        """The Home tab for this Slack member, with `note` (the last action's progress or result) on top."""
+        identity = await self.s.identities.of(slack_user_id)
+        refusal = who_refusal(identity)
+        if refusal is not None or identity.okta_user is None:  # who_refusal covers no Okta match
+            return home_view(note, refusal=refusal)
+        user = await self.s.okta.get_user(identity.okta_user.id)  # the status right now, not the cached one
+
+        def allowed(verb: Verb) -> bool:
+            return verb in SELF_SERVICE_VERBS and self.s.policy.self_service_rule(verb, identity.roles) is not None
+
+        return home_view(note, user=user, offered=fitting_actions(user, allowed))
+
+    async def act(self, inv: Invocation, verb: Verb) -> None:
+        """A Home tab button: the verb on the clicker's own account, exactly as `/okta <verb>` would."""
+        await self._self_service.run(inv, await self.s.identities.of(inv.user_id), verb)
+
+
+def home_view(
+    note: str | None, *, user: User | None = None, offered: list[Verb] | None = None, refusal: Answer | None = None
+) -> dict[str, Any]:
+    """The Home tab: `user`'s account with buttons for `offered`, or why there is none (`refusal`)."""
+    blocks: list[Block] = [HeaderBlock(text="Your Okta account")]
+    if note:
+        blocks += [SectionBlock(text=MarkdownTextObject(text=note)), DividerBlock()]
+    if refusal is not None:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=refusal.text)))
+    if user is not None:
+        fields = [f"*Login*\n{escape(user.profile.login)}", f"*Status*\n{status_marker(user.status)}"]
+        blocks += [
+            SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
+            SectionBlock(text=MarkdownTextObject(text=_GUIDANCE.get(user.status, _ASK_HELPDESK))),
+        ]
+    if offered:
+        blocks.append(ActionsBlock(block_id="self-service", elements=[_button(verb) for verb in offered]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_ALSO_TYPED)]))
+    return View(type="home", blocks=blocks).to_dict()
+
+
+def unavailable_view(ref: str) -> dict[str, Any]:
+    """What the tab shows when building it failed (Okta unreachable, say): nothing that needs Okta."""
+    text = f":warning: Something went wrong on our side showing your account (ref `{escape(ref)}`). Try again in a minute."
+    return View(type="home", blocks=[HeaderBlock(text="Your Okta account"), SectionBlock(text=text)]).to_dict()
+
+
+def _button(verb: Verb) -> ButtonElement:
+    confirm = None
+    if verb == Verb.RESET_PASSWORD:  # it changes how the employee signs in: make sure it was meant
+        confirm = ConfirmObject(
+            title="Reset your password?",
+            text="Okta will email you a link to choose a new password.",
+            confirm="Send the email",
+            deny="Cancel",
+        )
+    style = "primary" if verb == Verb.UNLOCK else None
+    return ButtonElement(text=_LABELS[verb], action_id=HOME_ACTION_PREFIX + verb.value, style=style, confirm=confirm)
