@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from pydantic import BaseModel, SecretStr
+
 REDACTED = "[REDACTED]"
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("okc_request_id", default=None)
@@ -41,6 +43,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bxapp-[0-9A-Za-z-]+"), REDACTED),
     # Authorization header values, Okta's SSWS API tokens and OAuth access tokens
     (re.compile(r"\b(SSWS|Bearer)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE), rf"\1 {REDACTED}"),
+    # PEM private keys (OKTA_PRIVATE_KEY given as text)
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL), REDACTED),
     # JWTs anywhere (client assertions, access and id tokens); the signature may be empty (alg none)
     (re.compile(r"\beyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"), REDACTED),
     # Okta one-time links: password reset and activation (the last path segment is the credential)
@@ -64,6 +68,14 @@ def register_secret(value: str) -> None:
     _registered_pattern = re.compile("|".join(re.escape(s) for s in alternatives))
 
 
+def register_settings_secrets(settings: BaseModel) -> None:
+    """register_secret for every SecretStr field of `settings` (tokens, signing and hook secrets...)."""
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            register_secret(value.get_secret_value())
+
+
 def redact(text: str) -> str:
     """`text` with every known kind of secret replaced by [REDACTED]."""
     if _registered_pattern is not None:
@@ -85,6 +97,8 @@ def _redact_value(value: Any) -> Any:
 
 # What every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# uvicorn's extra: the message again with terminal colours (redacted like the rest, never printed).
+_COLOR_MESSAGE = "color_message"
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -126,14 +140,15 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "request_id": REQUEST_ID.get(),
         }
-        line.update(extra_fields(record))
+        line.update((k, v) for k, v in extra_fields(record).items() if k != _COLOR_MESSAGE)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             line["exc"] = record.exc_text
         if record.stack_info:
             line["stack"] = record.stack_info
-        return json.dumps(line, default=str, ensure_ascii=False)
+        # Objects in extra fields are rendered here, after the filter ran: redact their text too.
+        return json.dumps(line, default=lambda obj: redact(str(obj)), ensure_ascii=False)
 
 
 def new_request_id() -> str:
@@ -143,9 +158,10 @@ def new_request_id() -> str:
 @contextmanager
 def bind_request_id(value: str | None = None) -> Iterator[str]:
     """`with bind_request_id() as rid:` every log line inside (and in tasks started inside) carries rid."""
-    token = REQUEST_ID.set(value or new_request_id())
+    request_id = value or new_request_id()
+    token = REQUEST_ID.set(request_id)
     try:
-        yield REQUEST_ID.get() or ""
+        yield request_id
     finally:
         REQUEST_ID.reset(token)
 

@@ -5,8 +5,9 @@ registry is this module's own (not prometheus_client's global one), so importing
 registers its metrics globally cannot change what /metrics shows.
 
 Who counts what: commands and approvals are counted by the bot's Slack handlers, hook events by
-the alerts pipeline, Okta latency by the httpx hooks of `instrument_okta_http`, and the Okta
-rate-limit gauges are read from the live client at scrape time (`observe_okta`).
+the alerts pipeline's stage counts (`count_hook_events` subscribes to them), Okta latency by the
+httpx hooks of `instrument_okta_http`, and the Okta rate-limit gauges are read from the live
+client at scrape time (`observe_okta`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from alerts import stages
 from approvals.models import ApprovalState
 from oktaclient import OktaClient
 
@@ -38,10 +40,9 @@ APPROVAL_TRANSITIONS = Counter(
     ["state"],
     registry=REGISTRY,
 )
-HOOK_STAGES = ("received", "posted", "deduplicated", "dropped", "digested")
 HOOK_EVENTS = Counter(
     "okc_hook_events_total",
-    f"Okta event hook events by pipeline stage ({', '.join(HOOK_STAGES)}).",
+    f"Okta event hook events by pipeline stage ({', '.join(stages.Stage)}).",
     ["stage"],
     registry=REGISTRY,
 )
@@ -66,8 +67,8 @@ ACK_SECONDS = Histogram(
 )
 
 # Label values known in advance start at zero, so rate() and absent-series alerts work from the first scrape.
-for _stage in HOOK_STAGES:
-    HOOK_EVENTS.labels(stage=_stage)
+for _stage in stages.Stage:
+    HOOK_EVENTS.labels(stage=_stage.value)
 for _state in ApprovalState:
     APPROVAL_TRANSITIONS.labels(state=_state.value)
 
@@ -107,6 +108,11 @@ class _OktaRateLimits:
 
 OKTA_RATE_LIMITS = _OktaRateLimits()
 REGISTRY.register(OKTA_RATE_LIMITS)
+
+
+def count_hook_events() -> Callable[[], None]:
+    """Count the alert pipeline's events by stage in HOOK_EVENTS; returns the undo."""
+    return stages.observe(lambda stage, n: HOOK_EVENTS.labels(stage=stage.value).inc(n))
 
 
 def observe_okta(client: OktaClient) -> Callable[[], None]:
