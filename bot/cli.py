@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from bot.settings import SettingsError
 
-SUBCOMMANDS = ("bot.serve", "bot.simulator_cli")
+SUBCOMMANDS = ("bot.serve", "bot.simulator_cli", "bot.manifest", "bot.check", "bot.hooks_cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,11 +11,14 @@ import secrets
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import instrument_okta_http
 from bot.redis_server import EmbeddedRedis
 from bot.server import BackgroundServer
 from bot.settings import Settings
@@ -81,12 +84,7 @@ class Runtime:
         if s.okta_configured:
             assert s.okta_org_url is not None
             self.okta_org_url = s.okta_org_url
-            if s.okta_api_token is not None:
-                client = OktaClient.from_api_token(s.okta_org_url, s.okta_api_token.get_secret_value())
-            else:
-                client = OktaClient.from_private_key(
-                    s.okta_org_url, s.okta_client_id or "", s.okta_private_key_pem() or "", scopes=list(s.okta_scopes)
-                )
+            client = okta_client(s, http=await self._okta_http())
             self.parts.okta = f"real ({s.okta_org_url})"
         else:
             from oktasim import create_app, seed_demo_org
@@ -94,13 +92,19 @@ class Runtime:
             org = seed_demo_org()
             token = secrets.token_urlsafe(24)
             org.add_api_token(token)
-            server = await self._stack.enter_async_context(BackgroundServer(create_app(org)))
+            server = await self._stack.enter_async_context(BackgroundServer(create_app(org), access_log=False))
             self.okta_sim = org
             self.okta_org_url = server.url
             self.hook_secret = self.hook_secret or secrets.token_urlsafe(24)
-            client = OktaClient.from_api_token(server.url, token)
+            client = OktaClient.from_api_token(server.url, token, http=await self._okta_http())
             self.parts.okta = f"simulated (demo org at {server.url})"
         self.okta = await self._stack.enter_async_context(client)
+
+    async def _okta_http(self) -> httpx.AsyncClient:
+        """The Okta client's HTTP connection pool, timed for /metrics."""
+        http = instrument_okta_http(httpx.AsyncClient())
+        self._stack.push_async_callback(http.aclose)
+        return http
 
     async def _start_slack(self) -> None:
         s = self.settings
@@ -113,7 +117,7 @@ class Runtime:
             from slacksim import create_app, demo_workspace
 
             ws = demo_workspace()
-            server = await self._stack.enter_async_context(BackgroundServer(create_app(ws)))
+            server = await self._stack.enter_async_context(BackgroundServer(create_app(ws), access_log=False))
             ws.base_url = server.url  # so response_url links it hands out point at this server
             self.slack_sim = ws
             token, base_url = ws.bot_token, f"{server.url}/api/"
@@ -122,3 +126,17 @@ class Runtime:
         self.slack = AsyncWebClient(
             token=token, base_url=base_url, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)]
         )
+
+
+def okta_client(settings: Settings, **options: Any) -> OktaClient:
+    """The client for the configured (real) Okta org: API token, or OAuth with private_key_jwt."""
+    assert settings.okta_org_url is not None
+    if settings.okta_api_token is not None:
+        return OktaClient.from_api_token(settings.okta_org_url, settings.okta_api_token.get_secret_value(), **options)
+    return OktaClient.from_private_key(
+        settings.okta_org_url,
+        settings.okta_client_id or "",
+        settings.okta_private_key_pem() or "",
+        scopes=list(settings.okta_scopes),
+        **options,
+    )

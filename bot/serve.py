@@ -1,13 +1,21 @@
-"""`okta-chatops serve`: the bot's main job (the sandbox when nothing is configured)."""
+"""`okta-chatops serve`: the bot's main job (the sandbox when nothing is configured).
+
+One process serves Slack's requests (HTTP, or Socket Mode), Okta's event hooks, health and
+metrics, and runs the background loops: alert workers, the approval sweeper and, at start, the
+reconciliation of approvals a previous process left executing. Replicas share all state in Redis.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
+
+from starlette.routing import BaseRoute, Mount
 
 from bot.server import BackgroundServer
 from bot.settings import Settings, load_settings
@@ -29,7 +37,11 @@ def policy_path(settings: Settings) -> Path:
 
 async def run(args: argparse.Namespace) -> int:
     settings = load_settings()  # first, so a bad configuration is reported before anything starts
+    from bot.logs import configure_logging, register_secret, register_settings_secrets
     from policy import PolicyError, load_policy
+
+    register_settings_secrets(settings)
+    configure_logging()
 
     try:
         policy = load_policy(policy_path(settings))
@@ -37,12 +49,18 @@ async def run(args: argparse.Namespace) -> int:
         print(f"okta-chatops: {exc}", file=sys.stderr)
         return 2
 
+    from alerts import AlertService
     from approvals import run_sweeper
     from bot.assembly import assemble
+    from bot.metrics import count_hook_events, observe_okta
     from bot.runtime import Runtime
     from bot.web import create_web_app
 
     async with Runtime(settings) as runtime, AsyncExitStack() as background:
+        for generated in (runtime.signing_secret, runtime.hook_secret):  # the sandbox makes its own
+            register_secret(generated)
+        background.callback(observe_okta(runtime.okta))
+        background.callback(count_hook_events())
         bot = assemble(
             redis=runtime.redis,
             okta=runtime.okta,
@@ -51,27 +69,72 @@ async def run(args: argparse.Namespace) -> int:
             signing_secret=runtime.signing_secret,
             org_url=runtime.okta_org_url,
         )
-        app = create_web_app(redis=runtime.redis, bolt=bot.bolt, hook_secret=runtime.hook_secret, okta=runtime.okta)
+        console = _console(runtime)
+        app = create_web_app(
+            redis=runtime.redis, bolt=bot.bolt, hook_secret=runtime.hook_secret, okta=runtime.okta, extra_routes=console
+        )
         server = BackgroundServer(app, host=args.host, port=args.port, log_level="info")
-        mode = "sandbox" if not (settings.slack_configured and settings.okta_configured) else "production"
-        print(f"okta-chatops {mode} listening on {server.url}", flush=True)
-        print(f"  Slack:  {runtime.parts.slack}", flush=True)
-        print(f"  Okta:   {runtime.parts.okta}", flush=True)
-        print(f"  Redis:  {runtime.parts.redis}", flush=True)
-        print(f"  Policy: {policy_path(settings)}", flush=True)
+        _banner(settings, runtime, server, console=bool(console))
 
         if settings.socket_mode:
             # Slack's requests arrive over a WebSocket the bot opens; HTTP still serves health and hooks.
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             assert settings.slack_app_token is not None
-            socket = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())
-            await socket.connect_async()
-            background.push_async_callback(socket.close_async)
+            socket_mode = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())
+            await socket_mode.connect_async()
+            background.push_async_callback(socket_mode.close_async)
 
         flow = bot.handlers.approvals
         await flow.reconcile_stuck()  # executions a previous process left unfinished
         sweeper = asyncio.create_task(run_sweeper(bot.services.approvals, flow.expired))
         background.callback(sweeper.cancel)
+        await background.enter_async_context(
+            AlertService(
+                runtime.redis,
+                runtime.slack,
+                policy,
+                okta=runtime.okta,
+                org_url=runtime.okta_org_url,
+                poll_logs=settings.okta_poll_logs,
+                # stable across restarts of this replica, distinct between replicas on one host
+                consumer_name=f"{socket.gethostname()}:{server.port}",
+            )
+        )
+        if runtime.okta_sim is not None:
+            # The simulated org delivers its events to this very server, through the real hook path.
+            hook = asyncio.create_task(_register_sandbox_hook(runtime, policy, f"{server.url}/okta/hooks"))
+            background.callback(hook.cancel)
         await server.serve_forever()
     return 0
+
+
+def _console(runtime: Any) -> list[BaseRoute]:
+    if runtime.slack_sim is None:
+        return []
+    # No Slack: the console stands in for it and reaches the bot over the same signed HTTP.
+    from console import create_console_app
+
+    return [Mount("/", app=create_console_app(runtime.slack_sim, runtime.okta_sim))]
+
+
+def _banner(settings: Settings, runtime: Any, server: BackgroundServer, *, console: bool) -> None:
+    mode = "sandbox" if not (settings.slack_configured and settings.okta_configured) else "production"
+    lines = [
+        f"okta-chatops {mode} listening on {server.url}",
+        f"  Slack:   {runtime.parts.slack}",
+        f"  Okta:    {runtime.parts.okta}",
+        f"  Redis:   {runtime.parts.redis}",
+        f"  Policy:  {policy_path(settings)}",
+    ]
+    if console:
+        lines.append(f"  Console: {server.url}/  (stands in for Slack: pick who you are, type /okta ...)")
+    print("\n".join(lines), flush=True)
+
+
+async def _register_sandbox_hook(runtime: Any, policy: Any, url: str) -> None:
+    from alerts.subscriptions import hook_event_types
+    from bot.hooks_cli import DEFAULT_NAME, eligible_event_types, register_hook
+
+    rules = policy.alerts.rules if policy.alerts else ()
+    await register_hook(runtime.okta, url, DEFAULT_NAME, hook_event_types(rules, eligible_event_types()), runtime.hook_secret)

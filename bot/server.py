@@ -18,8 +18,13 @@ import uvicorn
 class BackgroundServer:
     """`async with BackgroundServer(app) as srv:` serves `app` at `srv.url` until the block exits."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
-        self._config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on")
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", *, access_log: bool = True
+    ) -> None:
+        # log_config=None: logging belongs to the process (bot/logs.py), not to each server
+        self._config = uvicorn.Config(
+            app, host=host, port=port, log_level=log_level, access_log=access_log, log_config=None, lifespan="on"
+        )
         self._server = uvicorn.Server(self._config)
         # proto=IPPROTO_TCP (not 0) lets asyncio set TCP_NODELAY on accepted connections; without it
         # every keep-alive response waits ~40 ms on Nagle + delayed ACK.

@@ -23,11 +23,7 @@ DEFAULT_OKTA_SCOPES = (
     "okta.groups.read",
     "okta.groups.manage",
     "okta.logs.read",
-    "okta.eventHooks.read",
-    "okta.eventHooks.manage",
-    "okta.factors.read",
-    "okta.factors.manage",
-)
+)  # what the running bot calls; `hooks register` needs okta.eventHooks.manage too (see docs/deploy.md)
 
 _SECRET_FIELDS = {
     "slack_bot_token",
@@ -61,6 +57,8 @@ class Settings(BaseSettings):
     okta_private_key: SecretStr | None = Field(default=None, description="PEM text, or a path to a PEM file")
     okta_scopes: Annotated[tuple[str, ...], NoDecode] = DEFAULT_OKTA_SCOPES
     okta_hook_secret: SecretStr | None = None
+    # For orgs that cannot reach the bot's /okta/hooks: read the System Log instead (same pipeline).
+    okta_poll_logs: bool = False
 
     redis_url: str | None = None
     policy_file: Path | None = None

@@ -15,6 +15,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from alerts.receiver import HookConfig, hook_routes
+from bot.logs import bind_request_id
+from bot.metrics import ACK_SECONDS, metrics_route
 from oktaclient import OktaClient
 
 SLACK_EVENTS_PATH = "/slack/events"
@@ -32,7 +34,9 @@ def create_web_app(
     slack = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request):  # type: ignore[no-untyped-def]
-        return await slack.handle(request)
+        # the id follows the command into its handler task (context variables are inherited) and Okta calls
+        with bind_request_id(), ACK_SECONDS.time():
+            return await slack.handle(request)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -49,6 +53,7 @@ def create_web_app(
         Route("/readyz", readyz),
         Route(SLACK_EVENTS_PATH, slack_events, methods=["POST"]),
         *hook_routes(HookConfig(secret=SecretStr(hook_secret)), redis),
+        metrics_route(),
         *(extra_routes or []),
     ]
     return Starlette(routes=routes)

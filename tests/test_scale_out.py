@@ -48,6 +48,8 @@ async def test_two_processes_share_commands_and_run_an_approval_once(
 
         # a suspend needs one approval; hana asks on replica A
         await ws.send(f"{a}/slack/events", ws.slash_command(HANA, "suspend alex.kim@acme.example"))
+        opened = await ws.wait_for(lambda c: c.method == "views.open" and c.ok)  # the request form (a reason)
+        await ws.send(f"{a}/slack/events", ws.view_submission(HANA, ws.view(opened.result["view"]["id"])))
         request = await ws.wait_for_message(lambda m: m.channel == ws.channel_id("approvals") and "Approve" in str(m.blocks))
 
         # two approvers click at the same moment, one on each replica
