@@ -75,7 +75,10 @@ class Runtime:
             self.parts.redis = f"embedded (data in {embedded.data_dir})"
         else:
             self.parts.redis = "real"
-        self.redis = aioredis.Redis.from_url(url, decode_responses=True)
+        # Blocking: under a burst, callers wait for a free connection instead of failing (the default
+        # pool raises once max_connections are busy).
+        pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=64, timeout=10)
+        self.redis = aioredis.Redis.from_pool(pool)
         self._stack.push_async_callback(self.redis.aclose)
 
     async def _start_okta(self) -> None:

@@ -7,26 +7,38 @@ goes on. Parse errors and help need nothing slow, so they are the ack itself.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.models.blocks import InputBlock, PlainTextInputElement
-from slack_sdk.models.views import View
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.payloads import BlockActions, SlashCommand, ViewSubmission
+from bot.home_listeners import register_home
+from bot.payloads import BlockActions, SlackUserRef, SlashCommand, ViewSubmission
+from bot.payloads import View as ViewPayload
 from bot.slack_port import EphemeralResponder, ResponseUrlResponder
-from commands.approval_flow import APPROVE_ACTION, DENY_ACTION, ApprovalFlow
+from commands.approval_flow import (
+    APPROVE_ACTION,
+    CANCEL_ACTION,
+    DENY_ACTION,
+    DENY_VIEW,
+    REASON_BLOCK,
+    REASON_INPUT,
+    REQUEST_VIEW,
+    ApprovalFlow,
+    Draft,
+)
 from commands.cards import ACTION_PREFIX, CARD_BLOCK_PREFIX
 from commands.context import Invocation
 from commands.grammar import Command, Login, OktaUserId, ParseError, lookup_verb, parse
-from commands.helpdesk import Helpdesk
+from commands.helpdesk import Helpdesk, is_self_service
 from commands.ports import Reply, Responder
 from commands.slacktext import escape
 from commands.verbs import help_text
@@ -34,8 +46,16 @@ from policy import Verb
 
 log = logging.getLogger(__name__)
 
-DENY_VIEW = "approval:deny"
-DENY_REASON_BLOCK, DENY_REASON_INPUT = "reason", "reason_input"
+# Commands and card buttons handled at once, per app: inside Okta's concurrency limit and Redis'
+# connection pool.
+CONCURRENT_HANDLERS = 16
+# Handlers wait until no command has come in for QUIET_S: the acks of a burst of commands are
+# not kept waiting behind the Okta and Redis work of the first ones (bench/bench_ack.py), and a
+# handler never starts before Bolt sent its own ack (Bolt looks for it every 10 ms), so a quick
+# reply never reaches Slack before the "working on it" that it replaces. A steady stream of
+# commands delays a handler by MAX_DEFER_S at most.
+QUIET_S = 0.02
+MAX_DEFER_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,7 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         signing_secret=signing_secret,
         process_before_response=False,
     )
+    after_ack = _AfterAck(CONCURRENT_HANDLERS)
 
     @app.command(command)
     async def on_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -57,6 +78,7 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         parsed = parse(slash.text)
         if isinstance(parsed, ParseError):
             await ack(text=_parse_error_text(parsed, command))
+            await after_ack(ResponseUrlResponder(respond), handlers.helpdesk.invalid(slash.user_id, slash.text, parsed))
             return
         if parsed.verb == Verb.HELP:
             await ack(text=help_text(parsed.topic))
@@ -68,7 +90,10 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
             channel_id=slash.channel_id,
             trigger_id=slash.trigger_id,
         )
-        await _reporting(inv.respond, handlers.helpdesk.run(inv, parsed), replace=True)
+        # Self-service may wait a minute for the employee's phone (Okta Verify): it must not hold one
+        # of the slots that bound the helpdesk's Okta and Redis work.
+        work = handlers.helpdesk.run(inv, parsed)
+        await after_ack(inv.respond, work, replace=True, bounded=not is_self_service(parsed))
 
     @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
     async def on_verb_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -89,7 +114,7 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
             source="button",
             on_card=(action.block_id or "").startswith(CARD_BLOCK_PREFIX),
         )
-        await _reporting(inv.respond, handlers.helpdesk.run(inv, Command(verb=verb, target=target)))
+        await after_ack(inv.respond, handlers.helpdesk.run(inv, Command(verb=verb, target=target)))
 
     @app.action(APPROVE_ACTION)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -99,27 +124,48 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         await _reporting(inv.respond, handlers.approvals.approve(inv, payload.actions[0].chosen or ""))
 
     @app.action(DENY_ACTION)
-    async def on_deny(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def on_deny(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         payload = BlockActions.model_validate(body)
         inv = _button_invocation(payload, respond)
-        approval_id = payload.actions[0].chosen or ""
-        # Refuse non-approvers at the click, not after they have typed a reason.
-        if await handlers.approvals.decider(inv, approval_id, "deny") is None or payload.trigger_id is None:
-            return
-        metadata = json.dumps({"id": approval_id, "channel": payload.channel_id})
-        await client.views_open(trigger_id=payload.trigger_id, view=_deny_view(metadata))
+        await _reporting(inv.respond, handlers.approvals.ask_deny_reason(inv, payload.actions[0].chosen or ""))
 
     @app.view(DENY_VIEW)
     async def on_deny_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         payload = ViewSubmission.model_validate(body)
         metadata = json.loads(payload.view.private_metadata or "{}")
-        responder = EphemeralResponder(client, payload.user.id, metadata.get("channel"))
-        inv = Invocation(user_id=payload.user.id, respond=responder, channel_id=metadata.get("channel"), source="button")
-        reason = payload.view.text_value(DENY_REASON_BLOCK, DENY_REASON_INPUT)
-        await _reporting(responder, handlers.approvals.deny(inv, metadata.get("id", ""), reason))
+        inv = _form_invocation(client, payload.user.id, metadata.get("channel"))
+        reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
+        await _reporting(inv.respond, handlers.approvals.deny(inv, metadata.get("id", ""), reason))
 
+    @app.action(CANCEL_ACTION)
+    async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        payload = BlockActions.model_validate(body)
+        inv = _button_invocation(payload, respond)
+        # the button is `/okta cancel <id>` in one click: the same role check, audit and answers
+        cancel = Command(verb=Verb.CANCEL, request_id=payload.actions[0].chosen or "")
+        await _reporting(inv.respond, handlers.helpdesk.run(inv, cancel))
+
+    @app.view(REQUEST_VIEW)
+    async def on_request_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        payload = ViewSubmission.model_validate(body)
+        draft = Draft.model_validate_json(payload.view.private_metadata)
+        inv = _form_invocation(client, payload.user.id, draft.channel_id)
+        reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
+        await _reporting(inv.respond, handlers.approvals.submit(inv, draft, reason))
+
+    @app.view_closed(REQUEST_VIEW)
+    async def on_request_closed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = SlackUserRef.model_validate(body["user"])
+        draft = Draft.model_validate_json(ViewPayload.model_validate(body["view"]).private_metadata)
+        inv = _form_invocation(client, user.id, draft.channel_id)
+        await _reporting(inv.respond, handlers.approvals.abandoned(inv, draft))
+
+    register_home(app, handlers.helpdesk.self_service)
     return app
 
 
@@ -131,6 +177,47 @@ def _button_invocation(payload: BlockActions, respond: AsyncRespond) -> Invocati
         trigger_id=payload.trigger_id,
         source="button",
     )
+
+
+def _form_invocation(client: AsyncWebClient, user_id: str, channel: str | None) -> Invocation:
+    """Someone who sent or closed a form: Slack gives no response_url for that."""
+    return Invocation(user_id=user_id, respond=_FormAnswer(client, user_id, channel), channel_id=channel, source="button")
+
+
+class _FormAnswer:
+    """Answers a form's author ephemerally in the channel the form came from, or by DM where the bot
+    may not post (a slash command works in channels the bot was never invited to)."""
+
+    def __init__(self, client: AsyncWebClient, user_id: str, channel: str | None) -> None:
+        self._there = EphemeralResponder(client, user_id, channel)
+        self._dm = EphemeralResponder(client, user_id, None)
+
+    async def __call__(self, reply: Reply, *, ephemeral: bool = True, replace_original: bool = False) -> None:
+        try:
+            await self._there(reply)
+        except SlackApiError:
+            await self._dm(reply)
+
+
+class _AfterAck:
+    """Runs listeners' handlers once their acks are out: after a quiet moment, `limit` at a time."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = asyncio.Semaphore(limit)
+        self._latest = 0.0  # when the latest command came in, on the loop's clock
+
+    async def __call__(
+        self, respond: Responder, work: Coroutine[Any, Any, None], *, replace: bool = False, bounded: bool = True
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        came = self._latest = loop.time()
+        while (quiet_in := self._latest + QUIET_S - loop.time()) > 0 and loop.time() - came < MAX_DEFER_S:
+            await asyncio.sleep(quiet_in)
+        if not bounded:
+            await _reporting(respond, work, replace=replace)
+            return
+        async with self._slots:
+            await _reporting(respond, work, replace=replace)
 
 
 async def _reporting(respond: Responder, work: Awaitable[None], *, replace: bool = False) -> None:
@@ -148,28 +235,8 @@ async def _reporting(respond: Responder, work: Awaitable[None], *, replace: bool
 
 
 def _parse_error_text(error: ParseError, command: str) -> str:
+    # The message names the suggested verb already, and the example shows it in use.
     lines = [f":thinking_face: {error.message}"]
-    if error.suggestion is not None:
-        lines.append(f"Did you mean `{command} {error.suggestion.value}`?")
     lines.append(f"Example: `{command} {escape(error.example)}`  ·  `{command} help` lists every command.")
     return "\n".join(lines)
-
-
-def _deny_view(metadata: str) -> dict[str, Any]:
-    return View(
-        type="modal",
-        callback_id=DENY_VIEW,
-        private_metadata=metadata,
-        title="Deny request",
-        submit="Deny",
-        close="Back",
-        blocks=[
-            InputBlock(
-                block_id=DENY_REASON_BLOCK,
-                label="Why? The requester will see this.",
-                element=PlainTextInputElement(action_id=DENY_REASON_INPUT, multiline=True, max_length=500),
-                optional=True,
-            )
-        ],
-    ).to_dict()
 

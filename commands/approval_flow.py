@@ -1,13 +1,18 @@
 """Destructive actions on more than one person's word: request, decide, run once, report.
 
 The state machine and its atomicity live in approvals/ (Lua on Redis); this module is the Slack
-side: the request message in the approvals channel (updated at every step), the approver checks
-that need roles, running the approved action, and telling the requester.
+side: the request form (an optional reason), the request message in the approvals channel (updated
+at every step), the approver checks that need roles, running the approved action once, and telling
+the requester by DM.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -15,9 +20,12 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     HeaderBlock,
+    InputBlock,
     MarkdownTextObject,
+    PlainTextInputElement,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
 from approvals import ApprovalRequest, ApprovalState, Refusal, TransitionResult
 from audit import AuditRecord
@@ -39,15 +47,18 @@ log = logging.getLogger(__name__)
 APPROVE_ACTION = "approval:approve"
 DENY_ACTION = "approval:deny"
 CANCEL_ACTION = "approval:cancel"
+REQUEST_VIEW = "approval:request"
+DENY_VIEW = "approval:deny"
+REASON_BLOCK, REASON_INPUT = "reason", "reason_input"
 
 _STATE_LINES = {
     ApprovalState.PENDING: ":hourglass_flowing_sand: Waiting for approval",
-    ApprovalState.EXECUTING: ":gear: Approved: running in Okta…",
+    ApprovalState.EXECUTING: ":gear: Approved: running in Okta",
     ApprovalState.SUCCEEDED: ":white_check_mark: Approved and done",
-    ApprovalState.FAILED: ":x: Approved, but Okta refused it",
+    ApprovalState.FAILED: ":x: Approved, but it failed",
     ApprovalState.DENIED: ":no_entry_sign: Denied",
     ApprovalState.EXPIRED: ":alarm_clock: Expired: nobody decided in time",
-    ApprovalState.CANCELLED: ":leftwards_arrow_with_hook: Cancelled by the requester",
+    ApprovalState.CANCELLED: ":leftwards_arrow_with_hook: Cancelled",
 }
 
 _REFUSALS = {
@@ -59,19 +70,33 @@ _REFUSALS = {
 }
 
 
+class Draft(BaseModel):
+    """An action waiting for its requester to send the request form. It travels as the form's
+    private_metadata: only the app can set that, and Slack hands it back with the submission."""
+
+    model_config = ConfigDict(frozen=True)
+
+    verb: Verb
+    target: str  # the login
+    target_id: str
+    params: dict[str, Any]  # ApprovalRequest.params: the group and the user's card summary
+    channel_id: str | None = None  # where it was asked: the answer to the form goes there
+
+    @property
+    def label(self) -> str:
+        return str(self.params.get("target_label") or escape(self.target))
+
+
 class ApprovalFlow:
     def __init__(self, services: Services) -> None:
         self.s = services
 
     # --- asking -------------------------------------------------------------------------------------
 
-    async def request(
-        self, inv: Invocation, identity: Identity, op: Operation, user: User, group: Group | None, rule: ApprovalRule,
-        reason: str = "",
-    ) -> ApprovalRequest:
-        request = await self.s.approvals.create(
-            requester=inv.user_id,
-            verb=op.verb.value,
+    async def request(self, inv: Invocation, op: Operation, user: User, group: Group | None, rule: ApprovalRule) -> None:
+        """Ask for a reason in the request form; the request is posted when it is sent (`submit`)."""
+        draft = Draft(
+            verb=op.verb,
             target=user.profile.login,
             target_id=user.id,
             params={
@@ -82,25 +107,67 @@ class ApprovalFlow:
                 "target_title": user.profile.title,
                 "target_department": user.profile.department,
             },
+            channel_id=inv.channel_id,
+        )
+        if inv.trigger_id and await self._open_form(inv.trigger_id, request_form(draft, rule)):
+            if inv.source == "command":  # replaces "working on it", which would otherwise stay on screen
+                text = f":memo: `{draft.verb}` on {draft.label} needs approval: send the form to ask for it."
+                await inv.respond(Reply(text=text), replace_original=True)
+            return
+        # No form: Slack gave no trigger, or its 3-second trigger ran out while Okta was asked. The
+        # command itself says what is wanted, so it is requested without a reason.
+        await self._post(inv, draft, rule, reason="")
+
+    async def submit(self, inv: Invocation, draft: Draft, reason: str) -> None:
+        """The request form was sent: post the request, if the requester may still ask for it."""
+        identity = await self.s.identities.of(inv.user_id)
+        # roles can change while a form is open, and another replica may run another policy
+        decision = self.s.policy.decide(draft.verb, identity.roles, group_name=draft.params.get("group_name"))
+        if decision.approval is None:
+            why = f"the policy no longer has you request `{draft.verb}` this way"
+            await self._audit_refusal(inv, identity, draft.verb, draft.target, why)
+            await inv.respond(Reply(text=f":no_entry: Nothing was requested: {why}. Run the command again."))
+            return
+        await self._post(inv, draft, decision.approval, reason)
+
+    async def abandoned(self, inv: Invocation, draft: Draft) -> None:
+        """The request form was closed unsent."""
+        text = f"Nothing was requested: you closed the form for `{draft.verb}` on {draft.label}."
+        await inv.respond(Reply(text=text))
+
+    async def _post(self, inv: Invocation, draft: Draft, rule: ApprovalRule, reason: str) -> None:
+        request = await self.s.approvals.create(
+            requester=inv.user_id,
+            verb=draft.verb.value,
+            target=draft.target,
+            target_id=draft.target_id,
+            params=draft.params,
             reason=reason,
             required_approvals=rule.required_approvals,
             approver_role=rule.approver_role,
             expires_in=rule.expiry_seconds,
         )
-        posted = await self.s.slack.post(rule.channel, approval_message(request))
+        message = approval_message(request)
+        try:
+            posted = await self.s.slack.post(rule.channel, message)
+        except SlackApiError as exc:  # e.g. the bot is not in the channel: no approver would ever see it
+            await self.s.approvals.cancel(request.id, inv.user_id)  # rather than leave it pending unseen
+            error = exc.response.get("error")
+            text = f":x: I could not post to {escape(rule.channel)} (`{error}`), so nothing was requested. Tell your Slack admin."
+            await inv.respond(Reply(text=text), replace_original=inv.source == "command")
+            return
         await self.s.approvals.attach_message(request.id, posted.channel, posted.ts)
+        # a click or the sweeper may have got there before the message was attached, unseen
+        await self._refresh(request.id, shown=message)
         n = rule.required_approvals
-        await inv.respond(
-            Reply(
-                text=(
-                    f":raised_hand: `{op.verb.value}` on {describe(user)} needs {n} approval{'s' if n > 1 else ''} "
-                    f"by *{rule.approver_role}*: request `{request.id}` is posted in {escape(rule.channel)}. "
-                    f"I'll DM you when it is decided. `/okta cancel {request.id}` withdraws it."
-                )
-            ),
-            replace_original=inv.source == "command",
+        text = (
+            f":raised_hand: `{draft.verb}` on {draft.label} needs {n} approval{'s' if n > 1 else ''} "
+            f"by *{escape(rule.approver_role)}*: request `{request.id}` is posted in {escape(rule.channel)}. "
+            f"I'll DM you when it is decided."
         )
-        return request
+        cancel = ButtonElement(text="Cancel request", action_id=CANCEL_ACTION, value=request.id)
+        blocks = [SectionBlock(text=MarkdownTextObject(text=text)), ActionsBlock(elements=[cancel])]
+        await inv.respond(Reply(text=text, blocks=[b.to_dict() for b in blocks]), replace_original=inv.source == "command")
 
     async def list_pending(self, inv: Invocation) -> None:
         pending = await self.s.approvals.pending()
@@ -108,21 +175,17 @@ class ApprovalFlow:
             text = "No approval requests are pending."
         else:
             lines = [
-                f"• `{r.id}` <@{r.requester}> `{r.verb}` {escape(r.params.get('target_label') or r.target or '')} "
+                f"• `{r.id}` <@{r.requester}> `{r.verb}` {_label(r)} "
                 f"({len(r.approvals)}/{r.required_approvals} approvals, expires {slack_date(r.deadline)})"
                 for r in pending
             ]
             text = f"*{len(pending)} pending approval request(s)*\n" + "\n".join(lines)
         await inv.respond(Reply(text=text), replace_original=inv.source == "command")
 
-    async def cancel(self, inv: Invocation, identity: Identity, approval_id: str) -> None:
+    async def cancel(self, inv: Invocation, approval_id: str) -> None:
         result = await self.s.approvals.cancel(approval_id, inv.user_id)
-        if result.ok:
-            assert result.request is not None
-            await self._refresh(result.request)
+        if await self._settle(inv, result):
             await inv.respond(Reply(text=f"Request `{approval_id}` is cancelled."), replace_original=inv.source == "command")
-        else:
-            await inv.respond(Reply(text=_refusal_text(result)), replace_original=inv.source == "command")
 
     # --- deciding -----------------------------------------------------------------------------------
 
@@ -134,13 +197,7 @@ class ApprovalFlow:
             await inv.respond(Reply(text=_REFUSALS[Refusal.NOT_FOUND]))
             return None
         if request.approver_role not in identity.roles:
-            await self.s.recorder.record(
-                AuditRecord(
-                    at=now(), actor=inv.user_id, actor_email=identity.email, verb=verb, target=request.target,
-                    outcome="refused", detail=f"not an {request.approver_role}", approval_id=approval_id,
-                    source="approval",
-                )
-            )
+            await self._audit_refusal(inv, identity, verb, request.target, f"not an {request.approver_role}", approval_id)
             await inv.respond(
                 Reply(text=f":no_entry: Only holders of the *{escape(request.approver_role)}* role can decide this request.")
             )
@@ -151,33 +208,49 @@ class ApprovalFlow:
         if await self.decider(inv, approval_id, "approve") is None:
             return
         result = await self.s.approvals.approve(approval_id, inv.user_id)
-        if result.request is not None:
-            await self._refresh(result.request)
-        if not result.ok:
-            await inv.respond(Reply(text=_refusal_text(result)))
-            if result.refusal == Refusal.EXPIRED and result.request is not None:
-                await self._tell_requester(result.request)
+        if not await self._settle(inv, result):
             return
+        assert result.request is not None
         if result.execute:
-            assert result.request is not None and result.executor is not None
+            assert result.executor is not None
             await self._execute(result.request, result.executor)
+        else:  # one of several approvals: the requester hears how far it got
+            await self._tell_requester(result.request)
+
+    async def ask_deny_reason(self, inv: Invocation, approval_id: str) -> None:
+        """Deny opens a form for the reason; non-approvers are refused at the click, before typing."""
+        if await self.decider(inv, approval_id, "deny") is None:
+            return
+        metadata = json.dumps({"id": approval_id, "channel": inv.channel_id})
+        if inv.trigger_id is None or not await self._open_form(inv.trigger_id, deny_form(metadata)):
+            # Unlike a request, a denial is final: without the form (whose Back undoes a misclick)
+            # nothing is decided.
+            await inv.respond(Reply(text="Slack did not let me open the deny form in time; nothing changed. Click *Deny* again."))
 
     async def deny(self, inv: Invocation, approval_id: str, reason: str = "") -> None:
         if await self.decider(inv, approval_id, "deny") is None:
             return
         result = await self.s.approvals.deny(approval_id, inv.user_id, reason)
-        if result.request is not None:
-            await self._refresh(result.request)
-        if not result.ok:
-            await inv.respond(Reply(text=_refusal_text(result)))
-            return
-        assert result.request is not None
-        await self._tell_requester(result.request)
+        if await self._settle(inv, result):
+            assert result.request is not None
+            await self._tell_requester(result.request)
+
+    async def _settle(self, inv: Invocation, result: TransitionResult) -> bool:
+        """Show what a click changed; answer a refusal. True when the transition happened."""
+        changed = result.ok or result.refusal == Refusal.EXPIRED  # a call past the deadline expires it
+        if changed and result.request is not None:
+            await self._refresh(result.request.id)
+        if result.ok:
+            return True
+        await inv.respond(Reply(text=_refusal_text(result)), replace_original=inv.source == "command")
+        if result.refusal == Refusal.EXPIRED and result.request is not None:
+            await self._tell_requester(result.request)
+        return False
 
     async def _execute(self, request: ApprovalRequest, executor: str) -> None:
         op = _operation(request)
         effect = EFFECTS[op.verb]
-        label = request.params.get("target_label") or request.target or request.target_id
+        label = _label(request)
         try:
             outcome = await perform(self.s.okta, op)
         except OktaError as exc:
@@ -189,15 +262,16 @@ class ApprovalFlow:
             finished = await self.s.approvals.finish(
                 request.id, True, f"{label}: {effect.past}", outcome.request_id, executor=executor
             )
-        if finished.request is not None:
-            await self._refresh(finished.request)
+        if finished.ok:  # refused: a reconciliation took over (and showed and told) meanwhile
+            assert finished.request is not None
+            await self._refresh(request.id)
             await self._tell_requester(finished.request)
 
     # --- housekeeping (the sweeper and start-up) ----------------------------------------------------
 
     async def expired(self, request: ApprovalRequest) -> None:
         """The sweeper expired this request: show it and tell the requester."""
-        await self._refresh(request)
+        await self._refresh(request.id)
         await self._tell_requester(request)
 
     async def reconcile_stuck(self, older_than_seconds: float = 120) -> int:
@@ -210,55 +284,81 @@ class ApprovalFlow:
                 effect = None
             result = await self.s.approvals.reconcile(request.id, effect)
             if result.ok and result.request is not None:
-                await self._refresh(result.request)
+                await self._refresh(request.id)
                 await self._tell_requester(result.request)
         return len(stuck)
 
-    # --- Slack messages -----------------------------------------------------------------------------
+    # --- Slack --------------------------------------------------------------------------------------
 
-    async def _refresh(self, request: ApprovalRequest) -> None:
-        if request.channel and request.message_ts:
+    async def _open_form(self, trigger_id: str, view: dict[str, Any]) -> bool:
+        try:
+            await self.s.slack.open_modal(trigger_id, view)
+        except SlackApiError as exc:  # most often expired_trigger_id: Slack allows 3 seconds after the click
+            log.info("form not opened: %s", exc.response.get("error"))
+            return False
+        return True
+
+    async def _refresh(self, approval_id: str, shown: Reply | None = None) -> None:
+        """Make the approval message show the request as it stands in Redis.
+
+        Replicas refresh concurrently and Slack applies updates as they arrive, so an update with
+        an older state can land after a newer one. Hence: read, update, read again, and update again
+        while the state moved on meanwhile; whichever update lands last, its writer then sees the
+        final state. `shown` is what the message shows already, if known.
+        """
+        while (request := await self.s.approvals.get(approval_id)) and request.channel and request.message_ts:
+            message = approval_message(request)
+            if message == shown:
+                return
             try:
-                await self.s.slack.update(request.channel, request.message_ts, approval_message(request))
+                await self.s.slack.update(request.channel, request.message_ts, message)
             except SlackApiError as exc:  # the state is in Redis; a stale message must not stop the flow
-                log.warning("approval message %s not updated: %s", request.id, exc.response.get("error"))
+                log.warning("approval message %s not updated: %s", approval_id, exc.response.get("error"))
+                return
+            shown = message
 
     async def _tell_requester(self, request: ApprovalRequest) -> None:
-        state = _STATE_LINES[request.state]
-        detail = f"\n{escape(request.outcome_detail)}" if request.outcome_detail else ""
-        text = f"Your request `{request.id}` (`{request.verb}` {escape(request.params.get('target_label') or '')}): {state}{detail}"
+        text = f"Your request `{request.id}` (`{request.verb}` {_label(request)}): {_status(request)}"
+        if request.state == ApprovalState.PENDING:
+            text += f"\nApproved by {_approvers(request)}"
         try:
             await self.s.slack.dm(request.requester, Reply(text=text))
         except SlackApiError as exc:
             log.warning("requester DM for %s failed: %s", request.id, exc.response.get("error"))
 
+    async def _audit_refusal(
+        self, inv: Invocation, identity: Identity, verb: str, target: str | None, why: str, approval_id: str | None = None
+    ) -> None:
+        record = AuditRecord(
+            at=now(), actor=inv.user_id, actor_email=identity.email, verb=verb, target=target,
+            outcome="refused", detail=why, approval_id=approval_id, source="approval",
+        )
+        await self.s.recorder.record(record)
+
+
+# --- Block Kit ------------------------------------------------------------------------------------
+
 
 def approval_message(request: ApprovalRequest) -> Reply:
     p = request.params
-    target = escape(p.get("target_label") or request.target or "")
     group = f" in group *{escape(p['group_name'])}*" if p.get("group_name") else ""
     profile = " · ".join(escape(v) for v in (p.get("target_title"), p.get("target_department")) if v)
     status = p.get("target_status")
     facts = [
         f"*Requested by*\n<@{request.requester}>",
         f"*Action*\n`{request.verb}`{group}",
-        f"*User*\n{target}" + (f"\n{profile}" if profile else ""),
+        f"*User*\n{_label(request)}" + (f"\n{profile}" if profile else ""),
         f"*Status when asked*\n{status_marker(status) if status else '—'}",
         f"*Needs*\n{request.required_approvals} × {escape(request.approver_role)}",
-        "*Approved by*\n" + (", ".join(f"<@{a}>" for a in request.approvals) or "nobody yet"),
+        f"*Approved by*\n{_approvers(request)}",
     ]
-    state_line = _STATE_LINES[request.state]
-    if request.state == ApprovalState.DENIED and request.closed_by:
-        state_line += f" by <@{request.closed_by}>"
-    if request.outcome_detail:
-        state_line += f"\n{escape(request.outcome_detail)}"
     blocks: list[Block] = [
-        HeaderBlock(text=f"Approval needed: {request.verb}"[:150]),
+        HeaderBlock(text=f"Approval request: {request.verb}"[:150]),
         SectionBlock(fields=[MarkdownTextObject(text=f) for f in facts]),
     ]
     if request.reason:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Reason*\n{escape(request.reason)}")))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=state_line)))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=_status(request))))
     if request.state == ApprovalState.PENDING:
         blocks.append(
             ActionsBlock(
@@ -266,20 +366,89 @@ def approval_message(request: ApprovalRequest) -> Reply:
                 elements=[
                     ButtonElement(text="Approve", action_id=APPROVE_ACTION, value=request.id, style="primary"),
                     ButtonElement(text="Deny", action_id=DENY_ACTION, value=request.id, style="danger"),
+                    # on everyone's screen (a message is the same for all); only the requester may use it
+                    ButtonElement(text="Cancel", action_id=CANCEL_ACTION, value=request.id),
                 ],
             )
         )
-    blocks.append(
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"Request `{request.id}` · asked {slack_date(request.created_at)} · expires {slack_date(request.deadline)}"
-                )
-            ]
-        )
-    )
+    context = f"Request `{request.id}` · asked {slack_date(request.created_at)} · expires {slack_date(request.deadline)}"
+    if request.state == ApprovalState.PENDING:
+        context += " · only the requester can cancel"
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
     text = f"Approval {request.state.lower()}: {request.verb} {p.get('target_label') or request.target or ''}"
     return Reply(text=text, blocks=[b.to_dict() for b in blocks])
+
+
+def request_form(draft: Draft, rule: ApprovalRule) -> dict[str, Any]:
+    n = rule.required_approvals
+    group = f" in group *{escape(draft.params['group_name'])}*" if draft.params.get("group_name") else ""
+    summary = (
+        f"`{draft.verb}` on {draft.label}{group} needs {n} approval{'s' if n > 1 else ''} by "
+        f"*{escape(rule.approver_role)}* in {escape(rule.channel)}, within {_duration(rule.expiry_seconds)}. "
+        "Closing this form requests nothing."
+    )
+    return _reason_form(
+        REQUEST_VIEW, draft.model_dump_json(), "Request approval", "Request", "Cancel",
+        "Reason (optional): the approvers and the audit trail see it", intro=summary, notify_on_close=True,
+    )
+
+
+def deny_form(metadata: str) -> dict[str, Any]:
+    return _reason_form(DENY_VIEW, metadata, "Deny request", "Deny", "Back", "Why? The requester will see this.")
+
+
+def _reason_form(
+    callback_id: str, metadata: str, title: str, submit: str, close: str, label: str,
+    *, intro: str | None = None, notify_on_close: bool = False,
+) -> dict[str, Any]:
+    """A modal asking for an optional reason (block REASON_BLOCK, input REASON_INPUT)."""
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=intro))] if intro else []
+    blocks.append(
+        InputBlock(
+            block_id=REASON_BLOCK,
+            label=label,
+            element=PlainTextInputElement(action_id=REASON_INPUT, multiline=True, max_length=500),
+            optional=True,
+        )
+    )
+    return View(
+        type="modal", callback_id=callback_id, private_metadata=metadata, title=title, submit=submit, close=close,
+        notify_on_close=notify_on_close, blocks=blocks,
+    ).to_dict()
+
+
+def _status(request: ApprovalRequest) -> str:
+    """Where the request stands, by whom and since when (mrkdwn): the message's status line and the DM's."""
+    line = _STATE_LINES[request.state]
+    match request.state:
+        case ApprovalState.PENDING:
+            line += f": {len(request.approved)} of {request.required_approvals}"
+        case ApprovalState.EXECUTING if request.started_at:
+            line += f" since {slack_date(request.started_at)}…"
+        case ApprovalState.DENIED | ApprovalState.CANCELLED if request.closed_by:
+            line += f" by <@{request.closed_by}>"
+    if request.state.terminal and request.closed_at:
+        line += f" {slack_date(request.closed_at)}"
+    if request.reconciled:
+        line += " (the bot restarted while it ran: checked in Okta, never run twice)"
+    if not request.outcome_detail:
+        return line
+    # a deny reason is what the approver typed; every other detail is already mrkdwn (escaped)
+    detail = escape(request.outcome_detail) if request.state == ApprovalState.DENIED else request.outcome_detail
+    return f"{line}\n>{detail}"
+
+
+def _approvers(request: ApprovalRequest) -> str:
+    return ", ".join(f"<@{a.by}> {slack_date(a.at)}" for a in request.approved) or "nobody yet"
+
+
+def _label(request: ApprovalRequest) -> str:
+    """The target as described when asked (already escaped mrkdwn)."""
+    return str(request.params.get("target_label") or escape(request.target or request.target_id or ""))
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{round(seconds / 60)} min"
 
 
 def _operation(request: ApprovalRequest) -> Operation:

@@ -24,8 +24,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from commands.operations import EFFECTS
 from commands.ports import Reply
 from commands.slacktext import escape, slack_date
+from commands.targets import describe
 from commands.verbs import VERB_SPECS
 from oktaclient.models import Factor, Group, User, UserStatus
 from policy import Verb
@@ -33,6 +35,7 @@ from policy import Verb
 ACTION_PREFIX = "okta:"
 CARD_BLOCK_PREFIX = "okc-card-actions:"
 GROUPS_SHOWN = 10
+PROTECTED_NOTE = ":shield: Protected account: nobody may change it from Slack. Use the Okta admin console."
 
 STATUS_MARKERS = {
     UserStatus.ACTIVE: ":large_green_circle: Active",
@@ -71,7 +74,7 @@ def action_button(verb: Verb, user: User, label: str | None = None) -> ButtonEle
     if spec.destructive:
         confirm = ConfirmObject(
             title=f"{spec.verb.value.replace('-', ' ').capitalize()}?",
-            text=f"{spec.summary} Target: *{escape(user.display_name)}* ({escape(user.profile.login)}).",
+            text=f"{EFFECTS[verb].working} {describe(user)}. Go ahead?",
             confirm="Yes, go ahead",
             deny="Cancel",
             style="danger",
@@ -93,7 +96,9 @@ def user_card(
     allowed: Callable[[Verb], bool],
     org_url: str,
     note: str | None = None,
+    protected: bool = False,
 ) -> Reply:
+    """`protected`: nobody may change the user from Slack, so the card offers no action."""
     p = user.profile
     fields = [
         f"*Login*\n{escape(p.login)}",
@@ -124,13 +129,16 @@ def user_card(
         SectionBlock(text=MarkdownTextObject(text=f"*MFA factors*\n{mfa}")),
         ContextBlock(elements=[MarkdownTextObject(text=f"Okta id `{escape(user.id)}` · <{admin}|Open in Okta admin>")]),
     ]
-    verbs = fitting_actions(user, allowed)
+    if protected:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=PROTECTED_NOTE)]))
+    verbs = [] if protected else fitting_actions(user, allowed)
     if verbs:
         blocks += [
             DividerBlock(),
             ActionsBlock(block_id=CARD_BLOCK_PREFIX + user.id, elements=[action_button(v, user) for v in verbs]),
         ]
-    text = f"{user.display_name} ({p.login}): {user.status}"
+    # The fallback text shows in notifications, where Slack's markup works as well.
+    text = f"{escape(user.display_name)} ({escape(p.login)}): {user.status}"
     return Reply(text=text, blocks=[b.to_dict() for b in blocks])
 
 

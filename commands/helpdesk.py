@@ -7,10 +7,11 @@ the Okta call. Every outcome, refusals included, is audited and answered.
 
 from __future__ import annotations
 
+from audit import AuditRecord
 from commands.approval_flow import ApprovalFlow
 from commands.cards import user_card
 from commands.context import Invocation, Services
-from commands.grammar import Command, Login, Name, OktaUserId, Self, SlackUser
+from commands.grammar import Command, Login, Name, OktaUserId, ParseError, Self, SlackUser
 from commands.identity import Identity
 from commands.okta_errors import explain
 from commands.operations import EFFECTS, Operation, perform
@@ -20,13 +21,17 @@ from commands.self_service import SelfService
 from commands.slacktext import escape
 from commands.targets import NotResolved, describe
 from commands.verbs import help_text
-from audit import AuditRecord
 from oktaclient.errors import OktaError
 from oktaclient.models import Group, User
 from policy import Decision, Verb
 from policy.verbs import SELF_SERVICE_VERBS
 
 READ_VERBS = frozenset({Verb.LOOKUP, Verb.GROUPS})
+
+
+def is_self_service(command: Command) -> bool:
+    """`unlock`, `unlock me`, `reset-password`: the caller's own account, whatever they hold."""
+    return command.verb in SELF_SERVICE_VERBS and (command.target is None or isinstance(command.target, Self))
 
 
 class Helpdesk:
@@ -40,8 +45,13 @@ class Helpdesk:
         if verb == Verb.HELP:
             await inv.respond(Reply(text=help_text(command.topic)), replace_original=not inv.on_card)
             return
-        identity = await self.s.identities.of(inv.user_id)
-        if verb in SELF_SERVICE_VERBS and (command.target is None or isinstance(command.target, Self)):
+        try:
+            identity = await self.s.identities.of(inv.user_id)
+        except OktaError as exc:
+            await self._audit(inv, None, verb, _typed_target(command), "failed", _summary(exc), _request_id(exc))
+            await self._answer(inv, f":x: {explain(exc, 'Looking up your Okta account and roles')}")
+            return
+        if is_self_service(command):
             await self.self_service.run(inv, identity, verb)
             return
         if verb == Verb.APPROVALS:
@@ -51,25 +61,47 @@ class Helpdesk:
         if verb == Verb.CANCEL:
             assert command.request_id is not None  # the grammar requires it
             if await self._permitted(inv, identity, verb):
-                await self.approvals.cancel(inv, identity, command.request_id)
+                await self.approvals.cancel(inv, command.request_id)
             return
-        if not await self._permitted(inv, identity, verb, target=_typed_target(command)):
+        typed = _typed_target(command)
+        if not await self._permitted(inv, identity, verb, target=typed):
             return
+        try:
+            await self._on_target(inv, identity, command)
+        except OktaError as exc:  # reading Okta failed (a write explains its own failure)
+            action = f"`{verb.value}`" + (f" on `{escape(typed)}`" if typed else "")
+            await self._audit(inv, identity, verb, typed, "failed", _summary(exc), _request_id(exc))
+            await self._answer(inv, f":x: {explain(exc, action)}")
+
+    async def _on_target(self, inv: Invocation, identity: Identity, command: Command) -> None:
+        verb = command.verb
         assert command.target is not None and not isinstance(command.target, Self)  # the grammar requires one
         user = await self.s.resolver.user(command.target, verb.value)
         if isinstance(user, NotResolved):
-            await self._answer(inv, user.message)
+            await self._unresolved(inv, identity, command, user)
             return
         if verb in READ_VERBS:
             await self._read(inv, identity, verb, user)
             return
-        group = None
-        if command.group is not None:
-            group = await self.s.resolver.group(command.group)
-            if isinstance(group, NotResolved):
-                await self._answer(inv, group.message)
-                return
+        group = None if command.group is None else await self.s.resolver.group(command.group)
+        if isinstance(group, NotResolved):
+            await self._unresolved(inv, identity, command, group)
+            return
         await self._write(inv, identity, verb, user, group)
+
+    async def _unresolved(self, inv: Invocation, identity: Identity, command: Command, failure: NotResolved) -> None:
+        # audited (no match is worth knowing when someone probes names) but not announced
+        detail = failure.message.split("\n", 1)[0]
+        await self._audit(inv, identity, command.verb, _typed_target(command), "unresolved", detail)
+        await self._answer(inv, failure.message)
+
+    async def invalid(self, user_id: str, text: str, error: ParseError) -> None:
+        """A command that did not parse (the ack told the caller why): audited all the same."""
+        verb = (text.split() or [""])[0][:40]  # as typed: it may be no verb at all
+        detail = f"{error.kind}: {text}"
+        await self.s.recorder.record(
+            AuditRecord(at=now(), actor=user_id, verb=verb, outcome="invalid", detail=detail, source="command")
+        )
 
     # --- checks -------------------------------------------------------------------------------------
 
@@ -109,6 +141,7 @@ class Helpdesk:
             allowed=lambda v: self.s.policy.decide(v, identity.roles).allowed,
             org_url=self.s.org_url,
             note=note,
+            protected=self.s.policy.is_protected(user.profile.login, [g.profile.name for g in groups]),
         )
         # From a command: replaces the "working on it" acknowledgement. From an alert's button: a new
         # message, since replacing would remove the alert from the channel.
@@ -123,34 +156,45 @@ class Helpdesk:
             why = f"{describe(user)} is a protected account: nobody may change it from Slack. Use the Okta admin console."
             await self._refuse(inv, identity, verb, login, why)
             return
+        # Okta would change nothing, or refuse: said now rather than after asking approvers.
+        moot = _moot(verb, user, group, target_groups)
+        if moot is not None:
+            await self._audit(inv, identity, verb, login, "unchanged", moot)
+            await self._answer(inv, f":information_source: {moot} Nothing was changed.")
+            return
         decision = self.s.policy.decide(verb, identity.roles, group_name=group.profile.name if group else None)
         op = Operation(verb=verb, user_id=user.id, group_id=group.id if group else None)
         if decision.needs_approval:
             assert decision.approval is not None
-            await self.approvals.request(inv, identity, op, user, group, decision.approval)
+            await self.approvals.request(inv, op, user, group, decision.approval)
             return
-        await self.execute(inv, identity, op, user, group)
+        await self._execute(inv, identity, op, user, group, target_groups)
 
-    async def execute(self, inv: Invocation, identity: Identity, op: Operation, user: User, group: Group | None) -> None:
+    async def _execute(
+        self, inv: Invocation, identity: Identity, op: Operation, user: User, group: Group | None, groups: list[Group]
+    ) -> None:
         effect = EFFECTS[op.verb]
-        label = describe(user) + (f" / group *{escape(group.profile.name)}*" if group else "")
+        doing = f"{effect.working} {_label(op.verb, user, group)}"
         if inv.on_card:
-            await self._show_card(inv, identity, user, note=f":hourglass_flowing_sand: {effect.working} {label}…")
+            await self._show_card(inv, identity, user, groups, note=f":hourglass_flowing_sand: {doing}…")
         try:
             outcome = await perform(self.s.okta, op)
         except OktaError as exc:
-            detail = getattr(exc, "error_summary", str(exc))
-            await self._audit(inv, identity, op.verb, user.profile.login, "failed", detail, getattr(exc, "request_id", None))
-            await self._result(inv, identity, user, f":x: {explain(exc, f'{effect.working} {label}')}")
+            await self._audit(inv, identity, op.verb, user.profile.login, "failed", _summary(exc), _request_id(exc))
+            await self._result(inv, identity, user, f":x: {explain(exc, doing)}")
             return
         await self._audit(inv, identity, op.verb, user.profile.login, "succeeded", okta_request_id=outcome.request_id)
-        await self._result(inv, identity, user, f":white_check_mark: {label}: {effect.past}.")
+        in_group = f" *{escape(group.profile.name)}*" if group else ""
+        await self._result(inv, identity, user, f":white_check_mark: {describe(user)}: {effect.past}{in_group}.")
 
     async def _result(self, inv: Invocation, identity: Identity, user: User, text: str) -> None:
         if inv.on_card:  # the card shows the new status and the buttons that now fit
-            await self._show_card(inv, identity, await self.s.okta.get_user(user.id), note=text)
-        else:
-            await self._answer(inv, text)
+            try:
+                await self._show_card(inv, identity, await self.s.okta.get_user(user.id), note=text)
+                return
+            except OktaError:  # e.g. the user was deleted meanwhile: the outcome, without a card
+                pass
+        await inv.respond(Reply(text=text), replace_original=inv.on_card or inv.source == "command")
 
     # --- replies and audit --------------------------------------------------------------------------
 
@@ -161,7 +205,7 @@ class Helpdesk:
     async def _audit(
         self,
         inv: Invocation,
-        identity: Identity,
+        identity: Identity | None,  # None: who is calling could not be found out
         verb: Verb,
         target: str | None,
         outcome: str,
@@ -172,7 +216,7 @@ class Helpdesk:
             AuditRecord(
                 at=now(),
                 actor=inv.user_id,
-                actor_email=identity.email,
+                actor_email=identity.email if identity else None,
                 verb=verb.value,
                 target=target,
                 outcome=outcome,
@@ -189,6 +233,39 @@ def _typed_target(command: Command) -> str | None:
         case Login(login=text) | OktaUserId(id=text) | SlackUser(user_id=text) | Name(text=text):
             return text
     return None
+
+
+def _label(verb: Verb, user: User, group: Group | None) -> str:
+    """Who an operation is on, for "Adding …" and "… failed": `Name (login)`, and the group if any."""
+    if group is None:
+        return describe(user)
+    return f"{describe(user)} {'to' if verb == Verb.ADD_TO_GROUP else 'from'} group *{escape(group.profile.name)}*"
+
+
+def _moot(verb: Verb, user: User, group: Group | None, groups: list[Group]) -> str | None:
+    """Why a membership change would change nothing, or cannot be made, if so. Okta itself would say
+    nothing (adding a member again succeeds) or only "no permission" (a built-in group)."""
+    if group is None:
+        return None
+    name = escape(group.profile.name)
+    if group.type not in (None, "OKTA_GROUP"):
+        kind = escape(group.type)
+        return f"Okta manages the members of *{name}* itself ({kind} group); they cannot be changed from Slack."
+    member = any(g.id == group.id for g in groups)
+    if verb == Verb.ADD_TO_GROUP and member:
+        return f"{describe(user)} is already in group *{name}*."
+    if verb == Verb.REMOVE_FROM_GROUP and not member:
+        return f"{describe(user)} is not in group *{name}*."
+    return None
+
+
+def _summary(exc: OktaError) -> str:
+    """Okta's own words for the audit record."""
+    return getattr(exc, "error_summary", None) or str(exc)
+
+
+def _request_id(exc: OktaError) -> str | None:
+    return getattr(exc, "request_id", None)
 
 
 def _role_needed(verb: Verb, decision: Decision) -> str:

@@ -43,6 +43,8 @@ class Identities:
         self._slack = slack
         self._policy = policy
         self._ttl = ttl
+        # usergroups.list is one more Slack call (and scope) per caller: made only if a role needs it
+        self._grants_by_usergroup = any(grant.slack_usergroups for grant in policy.roles.values())
 
     async def of(self, slack_user_id: str) -> Identity:
         key = CACHE_PREFIX + slack_user_id
@@ -55,7 +57,7 @@ class Identities:
 
     async def _resolve(self, slack_user_id: str) -> Identity:
         person = await self._slack.person(slack_user_id)
-        usergroups = await self._slack.usergroups_of(slack_user_id)
+        usergroups = await self._slack.usergroups_of(slack_user_id) if self._grants_by_usergroup else frozenset()
         okta_user = None
         groups: frozenset[str] = frozenset()
         # A guest, a bot or an unverified address is never matched to an Okta account: an email

@@ -22,7 +22,7 @@ def explain(exc: OktaError, action: str) -> str:
         reason = exc.reason if isinstance(exc, OktaTransportError) else str(exc)
         return f"{action} failed: Okta did not answer ({escape(reason)}). It may or may not have happened; look the user up."
     causes = "; ".join(escape(c) for c in exc.error_causes)
-    said = f"Okta says: _{escape(exc.error_summary)}_" + (f" ({causes})" if causes else "")
+    said = f"Okta says: _{escape(exc.error_summary.rstrip('.'))}_" + (f" ({causes})" if causes else "")
     ref = f" Okta request id `{escape(exc.request_id)}`." if exc.request_id else ""
     match exc:
         case OktaBadRequest():

@@ -33,8 +33,8 @@ EFFECTS = {
     Verb.UNSUSPEND: Effect("unsuspended", "Unsuspending"),
     Verb.DEACTIVATE: Effect("deactivated", "Deactivating"),
     Verb.CLEAR_SESSIONS: Effect("signed out everywhere (all sessions cleared)", "Clearing the sessions of"),
-    Verb.ADD_TO_GROUP: Effect("added to the group", "Adding to the group"),
-    Verb.REMOVE_FROM_GROUP: Effect("removed from the group", "Removing from the group"),
+    Verb.ADD_TO_GROUP: Effect("added to the group", "Adding"),
+    Verb.REMOVE_FROM_GROUP: Effect("removed from the group", "Removing"),
 }
 
 

@@ -84,15 +84,38 @@ class Resolver:
         return user
 
     async def _by_name(self, text: str, verb: str) -> User | NotResolved:
-        found = await self._okta.find_users(text, limit=MAX_CANDIDATES + 1)
+        found: list[User] = []
+        async for user in self._okta.search_users(_name_search(text), limit=MAX_CANDIDATES + 1):
+            found.append(user)
+            if len(found) > MAX_CANDIDATES:
+                break
         if len(found) == 1:
             return found[0]
         if not found:
             return NotResolved(
-                f"No Okta user matches *{escape(text)}* (first name, last name or email starting with it). "
+                f"No Okta user matches *{escape(text)}* (first and last name, or email, starting with it). "
                 f"Try their full email, e.g. `/okta {verb} name@example.com`."
             )
         shown = found[:MAX_CANDIDATES]
         lines = [f"• {describe(u)}: `/okta {verb} {escape(u.profile.login)}`" for u in shown]
         more = "\n…and more: type more of the name." if len(found) > MAX_CANDIDATES else ""
         return NotResolved(f"*{escape(text)}* matches {len(shown)} users; which one?\n" + "\n".join(lines) + more)
+
+
+def _name_search(text: str) -> search.Expression:
+    """Users whose first name, last name or email starts with a word; for several words, whose first
+    name starts with the first of them and last name with the rest, wherever the split falls
+    ("Mary Ann Lee" is Mary Ann + Lee or Mary + Ann Lee).
+
+    Okta's `search`, not its people-picker `q`: `q` leaves deactivated users out, and those are
+    exactly who an offboarding check looks for.
+    """
+    words = text.split()
+    if len(words) == 1:
+        return search.or_(*(search.sw(f"profile.{a}", text) for a in ("firstName", "lastName", "email")))
+    first, last = "profile.firstName", "profile.lastName"
+    splits = [
+        search.and_(search.sw(first, " ".join(words[:i])), search.sw(last, " ".join(words[i:])))
+        for i in range(1, len(words))
+    ]
+    return search.or_(*splits)
