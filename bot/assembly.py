@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from approvals import ApprovalStore
 from audit import AuditLog
+from bot.metrics import PrometheusObserver
 from bot.slack_app import Handlers, build_bolt_app
 from bot.slack_port import WebApiSlackPort
 from commands.approval_flow import ApprovalFlow
@@ -52,7 +53,7 @@ def assemble(
         policy=policy,
         identities=Identities(redis, okta, port, policy, ttl=identity_ttl),
         resolver=Resolver(okta, port, policy.self_service.email_attribute),
-        recorder=Recorder(audit, port, policy.audit.channel if policy.audit else None),
+        recorder=Recorder(audit, port, policy.audit.channel if policy.audit else None, PrometheusObserver()),
         approvals=ApprovalStore(redis, audit),
         org_url=org_url,
     )

@@ -24,13 +24,14 @@ from starlette.routing import Route
 
 from alerts import stages
 from approvals.models import ApprovalState
+from audit import AuditRecord
 from oktaclient import OktaClient
 
 REGISTRY = CollectorRegistry()
 
 COMMANDS = Counter(
     "okc_commands_total",
-    "Commands handled, by verb and outcome (e.g. ok, denied, pending_approval, error).",
+    "Commands and clicks handled, by verb and audited outcome (succeeded, failed, refused, requested, ...).",
     ["verb", "outcome"],
     registry=REGISTRY,
 )
@@ -108,6 +109,16 @@ class _OktaRateLimits:
 
 OKTA_RATE_LIMITS = _OktaRateLimits()
 REGISTRY.register(OKTA_RATE_LIMITS)
+
+
+class PrometheusObserver:
+    """The handlers' observer (commands.recording.Observer): every audited command, every approval state."""
+
+    def command(self, record: AuditRecord) -> None:
+        COMMANDS.labels(verb=record.verb, outcome=record.outcome).inc()
+
+    def approval(self, state: str) -> None:
+        APPROVAL_TRANSITIONS.labels(state=state).inc()
 
 
 def count_hook_events() -> Callable[[], None]:

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.home_listeners import register_home
+from bot.metrics import COMMAND_SECONDS
 from bot.payloads import BlockActions, SlackUserRef, SlashCommand, ViewSubmission
 from bot.payloads import View as ViewPayload
 from bot.slack_port import EphemeralResponder, ResponseUrlResponder
@@ -93,7 +94,8 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         # Self-service may wait a minute for the employee's phone (Okta Verify): it must not hold one
         # of the slots that bound the helpdesk's Okta and Redis work.
         work = handlers.helpdesk.run(inv, parsed)
-        await after_ack(inv.respond, work, replace=True, bounded=not is_self_service(parsed))
+        with COMMAND_SECONDS.labels(verb=parsed.verb.value).time():
+            await after_ack(inv.respond, work, replace=True, bounded=not is_self_service(parsed))
 
     @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
     async def on_verb_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -114,7 +116,8 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
             source="button",
             on_card=(action.block_id or "").startswith(CARD_BLOCK_PREFIX),
         )
-        await after_ack(inv.respond, handlers.helpdesk.run(inv, Command(verb=verb, target=target)))
+        with COMMAND_SECONDS.labels(verb=verb.value).time():
+            await after_ack(inv.respond, handlers.helpdesk.run(inv, Command(verb=verb, target=target)))
 
     @app.action(APPROVE_ACTION)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

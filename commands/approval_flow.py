@@ -147,6 +147,7 @@ class ApprovalFlow:
             approver_role=rule.approver_role,
             expires_in=rule.expiry_seconds,
         )
+        self.s.recorder.approval_transition(request.state)
         message = approval_message(request)
         try:
             posted = await self.s.slack.post(rule.channel, message)
@@ -239,6 +240,8 @@ class ApprovalFlow:
         """Show what a click changed; answer a refusal. True when the transition happened."""
         changed = result.ok or result.refusal == Refusal.EXPIRED  # a call past the deadline expires it
         if changed and result.request is not None:
+            if result.request.state != ApprovalState.PENDING:  # a first of N approvals changes no state
+                self.s.recorder.approval_transition(result.request.state)
             await self._refresh(result.request.id)
         if result.ok:
             return True
@@ -264,6 +267,7 @@ class ApprovalFlow:
             )
         if finished.ok:  # refused: a reconciliation took over (and showed and told) meanwhile
             assert finished.request is not None
+            self.s.recorder.approval_transition(finished.request.state)
             await self._refresh(request.id)
             await self._tell_requester(finished.request)
 
@@ -271,6 +275,7 @@ class ApprovalFlow:
 
     async def expired(self, request: ApprovalRequest) -> None:
         """The sweeper expired this request: show it and tell the requester."""
+        self.s.recorder.approval_transition(request.state)
         await self._refresh(request.id)
         await self._tell_requester(request)
 
@@ -284,6 +289,7 @@ class ApprovalFlow:
                 effect = None
             result = await self.s.approvals.reconcile(request.id, effect)
             if result.ok and result.request is not None:
+                self.s.recorder.approval_transition(result.request.state)
                 await self._refresh(request.id)
                 await self._tell_requester(result.request)
         return len(stuck)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 
@@ -21,14 +22,38 @@ ANNOUNCED = frozenset({"succeeded", "failed", "refused", "requested"})
 _CHANGES = frozenset(verb.value for verb in OKTA_WRITE_VERBS)
 
 
+class Observer(Protocol):
+    """Counts what happens (the bot plugs metrics in here; commands/ does not know Prometheus)."""
+
+    def command(self, record: AuditRecord) -> None: ...
+
+    def approval(self, state: str) -> None: ...
+
+
+class _NotObserved:
+    def command(self, record: AuditRecord) -> None:
+        pass
+
+    def approval(self, state: str) -> None:
+        pass
+
+
 class Recorder:
-    def __init__(self, audit: AuditLog, slack: SlackPort, channel: str | None = None) -> None:
+    def __init__(
+        self, audit: AuditLog, slack: SlackPort, channel: str | None = None, observer: Observer | None = None
+    ) -> None:
         self.audit = audit
         self._slack = slack
         self._channel = channel
+        self._observer = observer or _NotObserved()
+
+    def approval_transition(self, state: str) -> None:
+        """An approval request entered `state` (its audit records are written by the store's scripts)."""
+        self._observer.approval(state)
 
     async def record(self, record: AuditRecord) -> None:
         await self.audit.append(record)
+        self._observer.command(record)
         if self._channel and _announced(record):
             target = f" on `{escape(record.target)}`" if record.target else ""
             detail = f": {escape(record.detail)}" if record.detail else ""

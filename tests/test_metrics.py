@@ -121,3 +121,26 @@ async def test_okta_rate_limits_and_latency_come_from_the_live_client(scrape, ok
 async def test_only_get_is_served() -> None:
     async with BackgroundServer(Starlette(routes=[metrics_route()])) as server, httpx.AsyncClient() as http:
         assert (await http.post(f"{server.url}/metrics")).status_code == 405
+
+
+async def test_commands_and_approvals_are_counted_as_they_happen(chatops) -> None:  # type: ignore[no-untyped-def]
+    from bot.metrics import REGISTRY
+    from tests.chatops_support import HANA
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    unlocked = value("okc_commands_total", verb="unlock", outcome="succeeded")
+    pending = value("okc_approval_transitions_total", state="PENDING")
+    timed = value("okc_command_seconds_count", verb="unlock")
+    await chatops.command(HANA, "unlock lee.locked@acme.example")
+    await chatops.reply_to(HANA, lambda m: "unlocked" in m.text)
+    assert value("okc_commands_total", verb="unlock", outcome="succeeded") == unlocked + 1
+
+    await chatops.command(HANA, "suspend alex.kim@acme.example")
+    opened = await chatops.ws.wait_for(lambda c: c.method == "views.open" and c.ok)
+    await chatops.ws.send(chatops.url, chatops.ws.view_submission(HANA, chatops.ws.view(opened.result["view"]["id"])))
+    await chatops.ws.wait_for_message(lambda m: m.channel == chatops.ws.channel_id("approvals"))
+    assert value("okc_approval_transitions_total", state="PENDING") == pending + 1
+    # observed when the unlock's handler returned, just after its reply (long done by now)
+    assert value("okc_command_seconds_count", verb="unlock") == timed + 1
