@@ -1,17 +1,20 @@
-"""Two bot processes behind one "load balancer" share one Redis: commands work on either, and an
-approval clicked on both at once runs its Okta action exactly once."""
+"""Two bot processes behind one "load balancer" share one Redis: commands work on either, an approval
+clicked on both at once runs its Okta action exactly once, and hook events delivered to both are posted once."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+import httpx
+
 from bot.server import BackgroundServer
 from oktasim import OktaOrg
-from slacksim import SlackWorkspace
+from slacksim import Message, SlackWorkspace
 from tests.chatops_support import ARJUN, BEATRIZ, EXAMPLE_POLICY, HANA, HOOK_SECRET
 from tests.conftest import SIM_API_TOKEN
 from tests.process_support import serve_process
+from tests.test_alerts_support import delivery, log_event
 
 
 def _env(ws: SlackWorkspace, slack: BackgroundServer, okta_sim: BackgroundServer, redis_url: str) -> dict[str, str]:
@@ -62,3 +65,31 @@ async def test_two_processes_share_commands_and_run_an_approval_once(
 
     assert okta_org.get_user("alex.kim@acme.example").status == "SUSPENDED"
     assert _writes(okta_org, "/lifecycle/suspend") == 1
+
+
+async def test_hook_deliveries_to_either_process_are_posted_once(
+    ws: SlackWorkspace, slack: BackgroundServer, okta_org: OktaOrg, okta_sim: BackgroundServer,
+    redis_url: str, tmp_path: Path,
+) -> None:
+    env = _env(ws, slack, okta_sim, redis_url)
+    lockouts = [
+        log_event("user.account.lock", uuid=f"5ca1e0u7-0000-4000-8000-{n:012d}", outcome="SUCCESS", reason=None,
+                  message="Max sign in attempts exceeded")
+        for n in range(6)
+    ]
+    async with (
+        serve_process(env, tmp_path / "a") as a,
+        serve_process(env, tmp_path / "b") as b,
+        httpx.AsyncClient(headers={"Authorization": HOOK_SECRET}) as okta_side,
+    ):
+        # Okta delivers at least once: every event reaches both replicas, some of them twice
+        sends = [okta_side.post(f"{url}/okta/hooks", json=delivery(*lockouts)) for url in (a, b, a)]
+        assert [r.status_code for r in await asyncio.gather(*sends)] == [200, 200, 200]
+        helpdesk = ws.channel_id("helpdesk")
+        await ws.wait_for_message(lambda _: len(_bot_posts(ws, "helpdesk")) >= len(lockouts), timeout=20)
+    # the replicas have stopped (finishing posts in flight): a duplicate would be there by now
+    assert len(_bot_posts(ws, "helpdesk")) == len(lockouts)
+
+
+def _bot_posts(ws: SlackWorkspace, channel: str) -> list[Message]:
+    return [m for m in ws.messages(channel) if m.user == ws.bot_user_id]
