@@ -126,7 +126,7 @@ def _console(runtime: Any) -> list[BaseRoute]:
 def _banner(settings: Settings, runtime: Any, server: BackgroundServer, *, console: bool) -> None:
     mode = "sandbox" if not (settings.slack_configured and settings.okta_configured) else "production"
     lines = [
-        f"okta-chatops {mode} listening on {server.url}",
+        f"okta-chatops {mode}",
         f"  Slack:   {runtime.parts.slack}",
         f"  Okta:    {runtime.parts.okta}",
         f"  Redis:   {runtime.parts.redis}",
@@ -134,6 +134,8 @@ def _banner(settings: Settings, runtime: Any, server: BackgroundServer, *, conso
     ]
     if console:
         lines.append(f"  Console: {server.url}/  (stands in for Slack: pick who you are, type /okta ...)")
+    # last, so that whoever waits for this line has read the whole banner
+    lines.append(f"okta-chatops {mode} listening on {server.url}")
     print("\n".join(lines), flush=True)
 
 

@@ -15,9 +15,12 @@ BANNER = "listening on "
 
 
 @asynccontextmanager
-async def serve_process(env: dict[str, str], data_dir: Path, *, ready_within: float = 30.0) -> AsyncIterator[str]:
+async def serve_process(
+    env: dict[str, str], data_dir: Path, *, ready_within: float = 30.0, output: list[str] | None = None
+) -> AsyncIterator[str]:
     """Start the bot with `env` on a free port; yields its base URL once it prints its banner (the
-    socket is bound before the banner, so requests from then on queue until they are served)."""
+    socket is bound before the banner, so requests from then on queue until they are served).
+    What it prints is collected in `output`, when given."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OKTA_", "REDIS_", "POLICY_"))}
     full_env |= {"DATA_DIR": str(data_dir), **env}
@@ -26,7 +29,7 @@ async def serve_process(env: dict[str, str], data_dir: Path, *, ready_within: fl
         env=full_env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     assert process.stdout is not None
-    output: list[str] = []
+    output = [] if output is None else output
     try:
         url = await asyncio.wait_for(_banner_url(process.stdout, output), ready_within)
         # keep reading, or a full pipe would block the child's logging
