@@ -7,8 +7,9 @@ Inside the block, `workers` AlertWorkers (consumers `<consumer_name>-1` ... `-N`
 stream's group) post events to the channels the policy routes them to, and with `poll_logs` a
 LogPoller feeds the stream from the System Log. A loop that fails is logged and started again, fresh,
 after a backoff (doubling up to a minute), so neither a bug nor an outage takes the server down.
-Leaving the block stops them: workers first finish the batch at hand. Even one cut off mid-post
-loses nothing: whichever worker takes its entries over finishes it (see alerts/publisher.py).
+Leaving the block stops them: workers first finish the posts they have started and hand back what
+they have only read. Even one cut off mid-post loses nothing: whichever worker takes its entries
+over finishes it (see alerts/publisher.py).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class AlertService:
         name), so that each restart does not leave a new consumer in the group. `pacing_s`: at most
         one message per channel that often (Slack's guidance is one a second). `restart_delay_s`: the
         first delay before a failed loop runs again. `stop_grace_s`: how long leaving the block waits
-        for batches in hand."""
+        for posts under way."""
         if workers < 1:
             raise ValueError("workers must be at least 1")
         if poll_logs and okta is None:
@@ -109,20 +110,25 @@ class AlertService:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        """Workers finish the batch at hand (for up to `stop_grace_s`), so that nothing waits for a
-        reclaim after a restart; what is still running then is cancelled. The poller stops at once: its
-        cursor moves in the same step as the events it covers."""
+        """Workers finish the posts they have started (for up to `stop_grace_s`), so that nothing waits
+        for a reclaim after a restart; what is still running then is cancelled. The poller stops at once:
+        its cursor moves in the same step as the events it covers."""
         self._stopping.set()
         for worker in self._live.values():
             worker.stop()
         if self._poller_task is not None:
             self._poller_task.cancel()
         _, late = await asyncio.wait(self._tasks, timeout=self._stop_grace_s)
-        for task in late:
-            task.cancel()
+        cut_off = len(late)
+        while late:
+            # Again until it takes: Python 3.11's asyncio.wait_for, with which redis-py sends each command,
+            # drops a cancel that lands as the send completes, and the poller loops until cancelled.
+            for task in late:
+                task.cancel()
+            _, late = await asyncio.wait(late, timeout=1.0)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        log.info("alerts: stopped%s", f" ({len(late)} cut off after {self._stop_grace_s:g} s)" if late else "")
+        log.info("alerts: stopped%s", f" ({cut_off} cut off after {self._stop_grace_s:g} s)" if cut_off else "")
 
     def _spawn(self, name: str, start: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
         task = asyncio.create_task(self._supervise(name, start), name=name)

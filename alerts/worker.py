@@ -4,16 +4,23 @@ A worker acknowledges an entry only when its event is in Slack (posted, or count
 whose message is up to date), dropped by the router, or unreadable. Anything else stays pending:
 entries left by a dead worker (or by a failed post) are taken over with XAUTOCLAIM once idle for
 `min_idle_ms`, on start and every `reclaim_every_s`. Exactly-once posting is the ledger's job
-(alerts/publisher.py); a batch's entries for one channel are handled in order, channels in parallel.
+(alerts/publisher.py).
+
+Channels do not wait for each other: each entry read goes to its channel's lane (_Lanes), which
+handles the channel's entries in stream order while the worker keeps reading, so a channel being
+paced through a burst holds up only itself. Reading stops while `max_in_flight` entries are in the
+lanes, and entries waiting there are kept looking fresh to the group, since they are not abandoned.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -53,6 +60,17 @@ end
 return {claimed[1], entries}
 """
 
+# Sets the idle time (ARGV[3] ms) of the listed entries that are still pending with this consumer:
+# 0 says "still being worked on", min_idle_ms hands them back for the next reclaim scan. Entries
+# acknowledged meanwhile, or already taken over by another worker, are left alone.
+_SET_IDLE = """
+for i = 4, #ARGV do
+  if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2]) == 1 then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
+  end
+end
+"""
+
 
 @dataclass(frozen=True)
 class _Digested:
@@ -63,11 +81,92 @@ class _Digested:
 _ACK = "ack"
 _LEAVE = "leave"  # stays pending: retried after min_idle_ms (by this worker or another)
 _Outcome = _Digested | str
+_Item = tuple[str, LogEvent]  # a stream entry's id and its event
 
 
 def _entries(raw: Sequence[tuple[str, list[str]]]) -> list[StreamEntry]:
     """Entries as Lua returns them: [id, [field, value, ...]]."""
     return [StreamEntry.parse(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in raw]
+
+
+async def _set_within(event: asyncio.Event, timeout: float) -> bool:
+    """Whether `event` is set within `timeout` seconds."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout)
+    return event.is_set()
+
+
+class _Lanes:
+    """A task for each channel with entries queued, handling them in the order added, in rounds of up to
+    `round_size` (one digest update per round). An entry is in flight from `add` until its round is
+    handled; at most `limit` are, which the reader awaits with `wait_for_room`."""
+
+    def __init__(
+        self,
+        tasks: asyncio.TaskGroup,
+        handle: Callable[[str, list[_Item]], Awaitable[None]],
+        round_size: int,
+        limit: int,
+    ) -> None:
+        self._tasks = tasks
+        self._handle = handle
+        self._round_size = round_size
+        self._limit = limit
+        self._queues: dict[str, deque[_Item]] = {}
+        self._in_flight: set[str] = set()
+        self._changed = asyncio.Event()  # set whenever entries leave the lanes
+
+    def in_flight(self) -> list[str]:
+        return list(self._in_flight)
+
+    def room(self) -> int:
+        return self._limit - len(self._in_flight)
+
+    async def wait_for_room(self) -> int:
+        """How many entries may be added, once that is above 0."""
+        await self._until(lambda: self.room() > 0)
+        return self.room()
+
+    async def drained(self) -> None:
+        await self._until(lambda: not self._in_flight)
+
+    async def _until(self, condition: Callable[[], bool]) -> None:
+        while not condition():
+            self._changed.clear()
+            await self._changed.wait()
+
+    def add(self, channel: str, entry_id: str, event: LogEvent) -> None:
+        if entry_id in self._in_flight:
+            return  # taken over from ourselves (min_idle_ms=0, or idle through an outage): already queued
+        self._in_flight.add(entry_id)
+        queue = self._queues.get(channel)
+        if queue is None:
+            queue = self._queues[channel] = deque()
+            self._tasks.create_task(self._lane(channel, queue), name=f"alert lane {channel}")
+        queue.append((entry_id, event))
+
+    def take_back(self) -> list[str]:
+        """Empties every queue; returns the ids of the entries no lane has started."""
+        ids = [entry_id for queue in self._queues.values() for entry_id, _ in queue]
+        for queue in self._queues.values():
+            queue.clear()
+        self._leave(ids)
+        return ids
+
+    def _leave(self, ids: list[str]) -> None:
+        self._in_flight.difference_update(ids)
+        self._changed.set()
+
+    async def _lane(self, channel: str, queue: deque[_Item]) -> None:
+        try:
+            while queue:
+                items = [queue.popleft() for _ in range(min(self._round_size, len(queue)))]
+                try:
+                    await self._handle(channel, items)
+                finally:
+                    self._leave([entry_id for entry_id, _ in items])
+        finally:  # an empty lane ends; the channel's next entry starts a new one
+            del self._queues[channel]
 
 
 class AlertWorker:
@@ -83,16 +182,24 @@ class AlertWorker:
         digest: DigestSettings | None = None,
         stream: str = STREAM_KEY,
         batch_size: int = 20,
-        block_ms: int = 5000,
+        max_in_flight: int = 500,
+        block_ms: int = 2000,
         min_idle_ms: int = 60_000,
         reclaim_every_s: float = 30.0,
         post_timeout_s: float = 20.0,
         ledger_ttl_s: int = DEFAULT_TTL_S,
     ) -> None:
-        """`min_idle_ms`: how long an entry (and a claim on its message) may sit with a consumer before
-        others presume it dead; keep it above the time a batch takes. Each post is cut off at
-        `post_timeout_s`, which must be below it, so that a live but slow worker never overlaps a taker
-        (0 presumes every other consumer dead at once: for tests and manual recovery)."""
+        """`batch_size`: entries per read, and per lane round. `block_ms`: how long a read waits for new
+        entries; keep it below the Redis client's socket timeout (redis-py's default is 5 s), which
+        would cut the read off as a connection failure. `max_in_flight`: entries read and not yet
+        handled, at most (the memory bound); room for a burst in one channel to be read past, so that
+        the other channels' entries behind it are reached. `min_idle_ms`: how long an entry (and a claim
+        on its message) may sit with a consumer, untouched, before others presume it dead; entries in
+        the lanes are touched every third of it. Each post is cut off at `post_timeout_s`, which must be
+        below it, so that a live but slow worker never overlaps a taker (0 presumes every other consumer
+        dead at once: for tests and manual recovery)."""
+        if max_in_flight < batch_size:
+            raise ValueError("max_in_flight must be at least batch_size")
         self._redis = redis
         self._router = router
         self._org_url = org_url.rstrip("/")
@@ -100,6 +207,7 @@ class AlertWorker:
         self.group = group
         self.stream = stream
         self.batch_size = batch_size
+        self.max_in_flight = max_in_flight
         self.block_ms = block_ms
         self.min_idle_ms = min_idle_ms
         self.reclaim_every_s = reclaim_every_s
@@ -109,8 +217,9 @@ class AlertWorker:
         self._publisher = Publisher(ledger, sink, owner, post_timeout_s=post_timeout_s)
         self._digests = Digests(redis, digest, ledger) if digest is not None else None
         self._reclaim = redis.register_script(_RECLAIM)
+        self._set_idle_script = redis.register_script(_SET_IDLE)
         self._reclaim_cursor = "0-0"
-        self._next_reclaim = 0.0  # monotonic time of the next reclaim scan; 0: at the first batch
+        self._next_reclaim = 0.0  # monotonic time of the next reclaim scan; 0: at the first read
         self._group_ready = False
         self._stopping = asyncio.Event()
 
@@ -126,19 +235,73 @@ class AlertWorker:
         self._group_ready = True
 
     def stop(self) -> None:
-        """Makes run() return once the batch at hand is handled; a wait for new entries ends at once.
-        (Cancelling run() is safe too, but a batch cut off mid-post waits `min_idle_ms` to be taken over.)"""
+        """Makes run() stop reading at once and return when each lane has finished the round it has
+        started; entries still queued are handed back (made idle, for the next reclaim scan to take).
+        (Cancelling run() is safe too, but entries cut off wait `min_idle_ms` to be taken over.)"""
         self._stopping.set()
 
     async def run(self) -> None:
-        """Processes batches until stop() or cancellation; a Redis outage is waited out, not fatal."""
-        while not self._stopping.is_set():
+        """Reads entries into the lanes until stop() or cancellation; a Redis outage is waited out, not fatal."""
+        async with self._lanes() as lanes:
+            while not self._stopping.is_set():
+                try:
+                    room = await self._unless_stopped(lanes.wait_for_room())
+                    if room:
+                        entries = await self._fetch(min(room, self.batch_size), self.block_ms)
+                        await self._ack(self._dispatch(lanes, entries))
+                except (RedisError, OSError) as exc:
+                    log.warning("alert worker %s: Redis unavailable (%s); retrying", self.consumer, type(exc).__name__)
+                    self._group_ready = False  # a Redis that lost its data lost the group too
+                    await self._unless_stopped(asyncio.sleep(1.0))
+            await self._hand_back(lanes.take_back())
+
+    async def process_once(self, block_ms: int | None = None) -> int:
+        """Handles one batch and returns once it is handled: idle entries to take over if a reclaim scan
+        is due, else new entries (waiting up to `block_ms`, default the worker's; 0 does not wait).
+        Returns the batch size."""
+        entries = await self._fetch(self.batch_size, self.block_ms if block_ms is None else block_ms)
+        async with self._lanes() as lanes:
+            settled = self._dispatch(lanes, entries)
+        await self._ack(settled)
+        return len(entries)
+
+    @contextlib.asynccontextmanager
+    async def _lanes(self) -> AsyncIterator[_Lanes]:
+        """Lanes (kept fresh) that are waited for on leaving the block, and cancelled if it is cut off."""
+        async with asyncio.TaskGroup() as tasks:
+            lanes = _Lanes(tasks, self._handle_channel, round_size=self.batch_size, limit=self.max_in_flight)
+            closed = asyncio.Event()
+            if self.min_idle_ms:
+                tasks.create_task(self._keep_fresh(lanes, closed))
             try:
-                await self.process_once()
+                yield lanes
+                await lanes.drained()
+            finally:
+                # Loops end on these, not on cancellation alone: Python 3.11's asyncio.wait_for, with which
+                # redis-py sends each command, drops a cancel that lands as the send completes.
+                closed.set()
+                lanes.take_back()
+
+    async def _keep_fresh(self, lanes: _Lanes, closed: asyncio.Event) -> None:
+        """XAUTOCLAIM goes by idle time, and an entry queued behind a paced burst is not abandoned: every
+        third of `min_idle_ms` the entries in the lanes are made to look just delivered."""
+        while not await _set_within(closed, self.min_idle_ms / 3000):
+            try:
+                await self._set_idle(lanes.in_flight(), 0)
             except (RedisError, OSError) as exc:
-                log.warning("alert worker %s: Redis unavailable (%s); retrying", self.consumer, type(exc).__name__)
-                self._group_ready = False  # a Redis that lost its data lost the group too
-                await self._unless_stopped(asyncio.sleep(1.0))
+                log.warning("alert worker %s: entries not kept fresh (%s)", self.consumer, type(exc).__name__)
+
+    async def _hand_back(self, entry_ids: list[str]) -> None:
+        try:
+            await self._set_idle(entry_ids, self.min_idle_ms)
+        except (RedisError, OSError) as exc:  # they are taken over anyway, only later
+            log.warning(
+                "alert worker %s: %d entries not handed back (%s)", self.consumer, len(entry_ids), type(exc).__name__
+            )
+
+    async def _set_idle(self, entry_ids: list[str], idle_ms: int) -> None:
+        if entry_ids:
+            await self._set_idle_script(keys=[self.stream], args=[self.group, self.consumer, idle_ms, *entry_ids])
 
     async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
         """`work`'s result, or None when stop() comes first. `work` is then cancelled: an XREADGROUP cut
@@ -152,20 +315,15 @@ class AlertWorker:
             await asyncio.gather(task, stopped, return_exceptions=True)
         return task.result() if not task.cancelled() else None
 
-    async def process_once(self, block_ms: int | None = None) -> int:
-        """Handles one batch: idle entries to take over if a reclaim scan is due, else new entries
-        (waiting up to `block_ms`, default the worker's; 0 does not wait). Returns the batch size."""
+    async def _fetch(self, limit: int, block_ms: int) -> list[StreamEntry]:
+        """Up to `limit` entries: idle ones to take over if a reclaim scan is due, else new ones."""
         await self.ensure_group()
-        entries = await self._take_over_idle()
-        if not entries:
-            entries = await self._read_new(self.block_ms if block_ms is None else block_ms)
-        await self._handle(entries)
-        return len(entries)
+        return await self._take_over_idle(limit) or await self._read_new(limit, block_ms)
 
-    async def _take_over_idle(self) -> list[StreamEntry]:
+    async def _take_over_idle(self, limit: int) -> list[StreamEntry]:
         if self._reclaim_cursor == "0-0" and time.monotonic() < self._next_reclaim:
             return []
-        args: list[str | int] = [self.group, self.consumer, self.min_idle_ms, self._reclaim_cursor, self.batch_size]
+        args: list[str | int] = [self.group, self.consumer, self.min_idle_ms, self._reclaim_cursor, limit]
         reply = await self._reclaim(keys=[self.stream], args=args)
         cursor, raw = cast(tuple[str, list[tuple[str, list[str]]]], reply)
         self._reclaim_cursor = cursor
@@ -173,21 +331,21 @@ class AlertWorker:
             self._next_reclaim = time.monotonic() + self.reclaim_every_s
         return _entries(raw)
 
-    async def _read_new(self, block_ms: int) -> list[StreamEntry]:
+    async def _read_new(self, limit: int, block_ms: int) -> list[StreamEntry]:
         read = self._redis.xreadgroup(
-            self.group, self.consumer, {self.stream: ">"}, count=self.batch_size, block=block_ms or None
+            self.group, self.consumer, {self.stream: ">"}, count=limit, block=block_ms or None
         )
         reply = await self._unless_stopped(read)
         streams = cast(list[tuple[str, list[tuple[str, dict[str, str]]]]], reply or [])
         return [StreamEntry.parse(entry_id, fields) for _, messages in streams for entry_id, fields in messages]
 
-    async def _handle(self, entries: list[StreamEntry]) -> None:
-        acks: list[str] = []
-        by_channel: dict[str, list[tuple[str, LogEvent]]] = {}
+    def _dispatch(self, lanes: _Lanes, entries: list[StreamEntry]) -> list[str]:
+        """Queues each entry in its channel's lane; returns the ids of those with nothing to post."""
+        settled: list[str] = []
         for entry in entries:
             event = self._event(entry)
             if event is None:
-                acks.append(entry.id)
+                settled.append(entry.id)
                 continue
             try:
                 channel = self._router(event)
@@ -195,14 +353,15 @@ class AlertWorker:
                 log.exception("alert router failed on event %s", event.uuid)
                 continue
             if channel is None:
-                acks.append(entry.id)  # dropped by policy
+                settled.append(entry.id)  # dropped by policy
                 count(Stage.DROPPED)
             else:
-                by_channel.setdefault(channel, []).append((entry.id, event))
-        for done in await asyncio.gather(*(self._handle_channel(c, items) for c, items in by_channel.items())):
-            acks.extend(done)
-        if acks:
-            await self._redis.xack(self.stream, self.group, *acks)
+                lanes.add(channel, entry.id, event)
+        return settled
+
+    async def _ack(self, entry_ids: list[str]) -> None:
+        if entry_ids:
+            await self._redis.xack(self.stream, self.group, *entry_ids)
 
     @staticmethod
     def _event(entry: StreamEntry) -> LogEvent | None:
@@ -215,8 +374,8 @@ class AlertWorker:
             log.error("alert stream entry %s is not a System Log event; skipping it", entry.id)
             return None
 
-    async def _handle_channel(self, channel: str, items: list[tuple[str, LogEvent]]) -> list[str]:
-        """The entries of one channel, in stream order; returns the ids to acknowledge."""
+    async def _handle_channel(self, channel: str, items: list[_Item]) -> None:
+        """A lane's round: entries of one channel, in stream order; acknowledges those that are done."""
         done: list[str] = []
         digested: dict[_Digested, list[str]] = {}
         for entry_id, event in items:
@@ -229,7 +388,7 @@ class AlertWorker:
                 digested.setdefault(outcome, []).append(entry_id)
             elif outcome == _ACK:
                 done.append(entry_id)
-        # One digest update per batch, not per event; its events are acknowledged once it shows them.
+        # One digest update per round, not per event; its events are acknowledged once it shows them.
         for ref, entry_ids in digested.items():
             assert self._digests is not None  # only a worker with digests has _Digested outcomes
             try:
@@ -238,7 +397,10 @@ class AlertWorker:
                 log.exception("digest %s for %s not updated yet", ref.digest_id, channel)
                 continue
             done.extend(entry_ids)
-        return done
+        try:
+            await self._ack(done)
+        except (RedisError, OSError) as exc:  # posted: a retry finds them in the ledger and only acknowledges
+            log.warning("alerts for %s posted but not acknowledged yet (%s)", channel, type(exc).__name__)
 
     async def _handle_event(self, channel: str, event: LogEvent) -> _Outcome:
         publisher, kind = self._publisher, classify(event)

@@ -1,6 +1,6 @@
 """Event hook ingest throughput, and the delay from Okta's POST to the Slack post, on loopback.
 
-    python bench/bench_hooks.py      # ~30 s; also writes bench/results/hooks.json
+    python bench/bench_hooks.py      # ~35 s; also writes bench/results/hooks.json
 
 (a) Ingest: 20k System Log events (written by the Okta simulator's log, so they have Okta's shape
     and size) in deliveries of 1-50 events, POSTed concurrently to the hook endpoint; a delivery
@@ -9,7 +9,10 @@
     endpoint's own store step (StreamWriter: one EVALSHA per delivery) without the HTTP around it.
 (b) Delay: a steady 50 events/s for 10 s into the endpoint, with one worker posting to the fake
     Slack Web API (pacing off); delay = Slack receiving chat.postMessage - the POST being sent.
-In (a) the load generator is a separate process; in (b) it shares the loop with the server and worker.
+(c) Isolation: the alert service as `serve` runs it (two workers, policy/example.yaml's routes and
+    digest, one message per second per channel), a burst of 120 failed sign-ins for #security-alerts,
+    then one lock-out for #helpdesk; delay = Slack receiving the lock-out - its POST being sent.
+In (a) the load generator is a separate process; in (b) and (c) it shares the loop with the server and workers.
 """
 
 from __future__ import annotations
@@ -25,18 +28,19 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
-from alerts import AlertWorker, ChannelPacer, HookConfig, SlackSink, create_hook_app
+from alerts import AlertService, AlertWorker, ChannelPacer, HookConfig, SlackSink, create_hook_app
 from alerts.stream import DEFAULT_MAXLEN, STREAM_KEY, RawEvent, StreamWriter
 from bot.redis_server import EmbeddedRedis
 from bot.server import BackgroundServer
 from oktasim import seed_demo_org
+from policy import load_policy
 from slacksim import create_app as create_slack_app
 from slacksim import demo_workspace
 
@@ -47,6 +51,8 @@ CONCURRENCY = 32
 STEADY_RATE = 50  # events/s
 STEADY_SECONDS = 10
 CHANNEL = "C0SECALERT1"
+POLICY_FILE = Path(__file__).parents[1] / "policy" / "example.yaml"
+BURST = 120
 
 
 def free_port() -> int:
@@ -66,6 +72,11 @@ def okta_events(count: int, rng: random.Random) -> list[dict[str, Any]]:
         else:
             org.record_event(rng.choice(kinds), actor=hana, targets=[erin], severity="WARN")
     return org.log_events[:count]
+
+
+def key_of(metadata: dict[str, Any] | None) -> str | None:
+    """The event uuid a Slack message's metadata names."""
+    return cast(str | None, (metadata or {}).get("event_payload", {}).get("uuid"))
 
 
 def deliveries(events: list[dict[str, Any]], rng: random.Random, largest: int) -> list[list[dict[str, Any]]]:
@@ -190,11 +201,11 @@ async def steady(redis: aioredis.Redis, url: str, events: list[dict[str, Any]], 
             (await client.post("/okta/hooks", content=body(batch))).raise_for_status()
             sent += len(batch)
         last = events[-1]["uuid"]  # one worker posts in stream order: the last one in means all are in
-        await ws.wait_for_message(lambda m: (m.metadata or {}).get("event_payload", {}).get("uuid") == last, 30)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await ws.wait_for_message(lambda m: key_of(m.metadata) == last, 30)
+        worker.stop()
+        await task
     posts = [c for c in ws.calls if c.method == "chat.postMessage" and c.ok]
-    at = {c.args["metadata"]["event_payload"]["uuid"]: c.at for c in posts}
+    at = {key_of(c.args.get("metadata")): c.at for c in posts}
     delays_ms = [(at[uuid] - sent_at[uuid]) * 1000 for uuid in sent_at]
     return {
         "events": len(events),
@@ -202,6 +213,36 @@ async def steady(redis: aioredis.Redis, url: str, events: list[dict[str, Any]], 
         "seconds": STEADY_SECONDS,
         "posted": len(at),
         "delay_ms": percentiles(delays_ms),
+    }
+
+
+async def isolation(redis: aioredis.Redis, url: str) -> dict[str, Any]:
+    org = seed_demo_org()
+    org.fail_sign_ins("erin.employee@acme.example", BURST)
+    org.lock_out("alex.kim@acme.example", failures=0)
+    *burst, lock = org.log_events[-(BURST + 1) :]
+    await redis.flushdb()  # nothing left over from (b): a fresh group, ledger and digest
+    ws = demo_workspace()
+    async with BackgroundServer(create_slack_app(ws)) as slack, http_client(url) as client:
+        slack_client = AsyncWebClient(token=ws.bot_token, base_url=f"{slack.url}/api/")
+        policy = load_policy(POLICY_FILE)
+        # Left with the burst still being paced: what is cut off is not measured.
+        service = AlertService(
+            redis, slack_client, policy, org_url="https://acme.okta.com", consumer_name="bench", stop_grace_s=0.1
+        )
+        async with service:
+            for start in range(0, BURST, 50):  # Okta's largest delivery
+                (await client.post("/okta/hooks", content=body(burst[start : start + 50]))).raise_for_status()
+            sent_at = time.time()
+            (await client.post("/okta/hooks", content=body([lock]))).raise_for_status()
+            await ws.wait_for_message(lambda m: key_of(m.metadata) == lock["uuid"], 60)
+    posts = [c for c in ws.calls if c.method == "chat.postMessage" and c.ok]
+    lock_post = next(c for c in posts if key_of(c.args.get("metadata")) == lock["uuid"])
+    return {
+        "burst": BURST,
+        "pacing_s": 1.0,
+        "lock_out_delay_ms": round((lock_post.at - sent_at) * 1000, 2),
+        "burst_posts_before_it": sum(1 for c in posts if c.at < lock_post.at),
     }
 
 
@@ -219,6 +260,8 @@ async def main() -> None:
                 print("ingest:", json.dumps(ingest_result))
                 steady_result = await steady(redis, url, events[INGEST_EVENTS:], rng)
                 print("hook -> Slack:", json.dumps(steady_result))
+                isolation_result = await isolation(redis, url)
+                print("isolation:", json.dumps(isolation_result))
         finally:
             await redis.aclose()
             server.stop()
@@ -226,6 +269,7 @@ async def main() -> None:
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "ingest": ingest_result,
         "hook_to_slack": steady_result,
+        "isolation": isolation_result,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -40,13 +40,18 @@ class Scene:
 
     @asynccontextmanager
     async def service(self, **options: Any) -> AsyncIterator[AlertService]:
-        """The service as `serve` runs it, but unpaced: pacing has its own test and would only slow this down."""
+        """The service as `serve` runs it, but unpaced unless `pacing_s` is given: pacing only slows most tests down."""
         env = self.env
-        service = AlertService(
-            env.redis, env.client, self.policy, org_url=self.org_url, consumer_name="e2e", pacing_s=0, **options
-        )
+        options.setdefault("pacing_s", 0)
+        service = AlertService(env.redis, env.client, self.policy, org_url=self.org_url, consumer_name="e2e", **options)
         async with service:
             yield service
+
+    @property
+    def threshold(self) -> int:
+        """The policy's digest threshold: how many failed sign-ins of a burst are posted one by one."""
+        assert self.policy.alerts is not None
+        return self.policy.alerts.digest.threshold
 
     async def posted(self, channel: str, event: dict[str, Any], timeout: float = 10) -> Message:
         """The message of `event`, once a worker has posted it."""
@@ -119,9 +124,7 @@ async def test_a_lock_out_lands_in_helpdesk_once_however_often_okta_delivers_it(
 async def test_a_burst_of_failed_sign_ins_becomes_one_digest_updated_in_place(
     scene: Scene, stages: Counter[Stage]
 ) -> None:
-    org, ws = scene.org, scene.env.ws
-    assert scene.policy.alerts is not None
-    threshold = scene.policy.alerts.digest.threshold
+    org, ws, threshold = scene.org, scene.env.ws, scene.threshold
     async with scene.service(workers=2):
         org.fail_sign_ins("erin.employee@acme.example", 200, ip="203.0.113.7")
         org.fail_sign_ins("root@acme.example", 100, ip="198.51.100.9")
@@ -142,6 +145,27 @@ async def test_a_burst_of_failed_sign_ins_becomes_one_digest_updated_in_place(
     posts = [c for c in scene.env.calls("chat.postMessage") if c.args["channel"] == "#security-alerts"]
     assert len(posts) == len(messages), "nothing was posted twice"
     assert stages == {Stage.RECEIVED: 300, Stage.POSTED: threshold, Stage.DIGESTED: 300 - threshold}
+
+
+async def test_a_lock_out_is_not_held_up_by_a_burst_paced_in_another_channel(
+    scene: Scene, stages: Counter[Stage]
+) -> None:
+    # Paced as in production, at a tenth of the interval: the burst's first `threshold` failed sign-ins
+    # go out one by one, and the lock-out that arrives right after them does not wait for those.
+    org, ws, threshold = scene.org, scene.env.ws, scene.threshold
+    async with scene.service(workers=2, pacing_s=0.1):
+        org.fail_sign_ins("erin.employee@acme.example", 2 * threshold)
+        await org.hooks_idle()
+        org.lock_out("alex.kim@acme.example", failures=0)
+        lock = org.log_events[-1]
+        await org.hooks_idle()
+        await scene.posted(HELPDESK, lock)
+        await ws.wait_for_message(lambda m: f"{threshold} more failed sign-ins" in m.text, timeout=30)
+
+    posts = [ws.channel_id(c.args["channel"]) for c in scene.env.calls("chat.postMessage")]
+    assert posts.index(HELPDESK) < threshold // 2, f"the lock-out waited for the burst: {posts}"
+    assert posts.count(ALERTS) == threshold + 1 == len(ws.messages(ALERTS)), "singles and one digest, once each"
+    assert stages == {Stage.RECEIVED: 2 * threshold + 1, Stage.POSTED: threshold + 1, Stage.DIGESTED: threshold}
 
 
 async def test_leaving_the_service_lets_a_post_in_flight_finish(scene: Scene) -> None:

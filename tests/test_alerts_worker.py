@@ -7,19 +7,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from slack_sdk.models.blocks import Block
 
+from alerts.digest import DigestSettings
 from alerts.ledger import Ledger
 from alerts.pacing import ChannelPacer
-from alerts.sink import SlackSink, message_metadata
+from alerts.sink import Posted, Sink, SlackSink, message_metadata
+from alerts.stages import Stage, observe
 from alerts.stream import STREAM_KEY
-from alerts.worker import DEFAULT_GROUP
+from alerts.worker import DEFAULT_GROUP, AlertWorker
 from oktaclient.models import LogEvent
 from policy import load_policy
 from tests.test_alerts_support import ALERTS, POLICY_FILE, AlertsEnv, CrashingSink, alerts_env, log_event, uuids
+
+HELPDESK = "C0HELPDESK1"
+LOCK_OUT = "user.account.lock"
+ROUTES = {"user.session.start": ALERTS, LOCK_OUT: "#helpdesk"}
 
 
 @pytest.fixture
@@ -211,3 +221,158 @@ async def test_posts_are_paced_per_channel(env: AlertsEnv) -> None:
     at = {c.args["text"]: c.at for c in env.calls("chat.postMessage")}
     assert at["alert 1"] - at["alert 0"] >= 0.09 and at["alert 2"] - at["alert 1"] >= 0.09
     assert at["elsewhere"] - at["alert 0"] < 0.09, "another channel does not wait"
+
+
+def _by_type(event: LogEvent) -> str:
+    return ROUTES[event.eventType]
+
+
+def _lock_out() -> dict[str, Any]:
+    return log_event(LOCK_OUT, outcome="SUCCESS", reason=None)
+
+
+@asynccontextmanager
+async def _running(*workers: AlertWorker) -> AsyncIterator[None]:
+    """The workers' run() loops for the block; leaving it stops them the graceful way."""
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        yield
+    finally:
+        for w in workers:
+            w.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
+
+
+def _post_channels(env: AlertsEnv) -> list[str]:
+    """The channel of each chat.postMessage, in the order the fake Slack received them."""
+    return [env.ws.channel_id(c.args["channel"]) for c in env.calls("chat.postMessage")]
+
+
+class GatedSink:
+    """A real sink whose posts to `channel` each wait for a pass from the test, like a pacer that moves
+    only when told; `arrivals` receives each such post's text as it starts waiting."""
+
+    def __init__(self, inner: Sink, channel: str) -> None:
+        self._inner = inner
+        self._channel = channel
+        self._passes = asyncio.Semaphore(0)
+        self.arrivals: asyncio.Queue[str] = asyncio.Queue()
+
+    def let_through(self) -> None:
+        self._passes.release()
+
+    async def post(self, channel: str, text: str, blocks: Sequence[Block], metadata: dict[str, Any]) -> Posted:
+        if channel == self._channel:
+            self.arrivals.put_nowait(text)
+            await self._passes.acquire()
+        return await self._inner.post(channel, text, blocks, metadata)
+
+    async def update(self, channel_id: str, ts: str, text: str, blocks: Sequence[Block]) -> None:
+        await self._inner.update(channel_id, ts, text, blocks)
+
+    async def find_posted(self, channel: str, key: str, oldest: float) -> Posted | None:
+        return await self._inner.find_posted(channel, key, oldest)
+
+    async def next_waiting(self) -> str:
+        return await asyncio.wait_for(self.arrivals.get(), timeout=5)
+
+
+async def test_an_idle_channel_is_not_held_up_by_a_burst_in_another(env: AlertsEnv) -> None:
+    # Head-of-line: a lock-out read just after a burst of failed sign-ins goes out while the burst's
+    # first posts are still being paced (the worker once finished each read's entries before reading on).
+    threshold = 10
+    burst, lock = [log_event() for _ in range(3 * threshold)], _lock_out()
+    await env.deliver(*burst)
+    await env.deliver(lock)
+    paced = SlackSink(env.client, pacer=ChannelPacer(0.1))
+    worker = env.worker(
+        sink=paced, router=_by_type, digest=DigestSettings(threshold=threshold, window_s=60), batch_size=threshold
+    )
+    async with _running(worker):
+        await env.ws.wait_for_message(lambda m: uuids([m]) == [lock["uuid"]], timeout=10)
+        await env.ws.wait_for_message(lambda m: f"{2 * threshold} more failed sign-ins" in m.text, timeout=10)
+
+    posts = _post_channels(env)
+    assert posts.index(HELPDESK) < threshold // 2, f"the lock-out waited for the burst: {posts}"
+    singles = [m for m in env.ws.messages(ALERTS) if "more failed" not in m.text]
+    assert uuids(singles) == [e["uuid"] for e in burst[:threshold]], "the burst keeps its order"
+    assert len(env.ws.messages(ALERTS)) == threshold + 1 and uuids(env.ws.messages(HELPDESK)) == [lock["uuid"]]
+    assert await _pending(env) == 0
+
+
+async def test_reading_stops_while_max_in_flight_entries_are_in_hand(env: AlertsEnv) -> None:
+    burst, lock = [log_event() for _ in range(4)], _lock_out()
+    await env.deliver(*burst, lock)
+    gated = GatedSink(env.sink(), ALERTS)
+    worker = env.worker(sink=gated, router=_by_type, batch_size=2, max_in_flight=4)
+    async with _running(worker):
+        for _ in burst:  # each post of the burst waits for the test: the lanes stay full meanwhile
+            await gated.next_waiting()
+            assert await _pending(env) <= 4
+            gated.let_through()
+        await env.ws.wait_for_message(lambda m: uuids([m]) == [lock["uuid"]])
+
+    posts = _post_channels(env)
+    # The lock-out (5th entry) is read only once the first round ([1, 2]) is done and makes room.
+    assert posts[:2] == [ALERTS, ALERTS] and posts.count(ALERTS) == 4
+    assert uuids(env.ws.messages(ALERTS)) == [e["uuid"] for e in burst]
+    assert await _pending(env) == 0
+
+
+async def test_stop_finishes_the_round_at_hand_and_hands_back_the_rest(env: AlertsEnv) -> None:
+    events = [log_event() for _ in range(6)]
+    await env.deliver(*events)
+    gated = GatedSink(env.sink(), ALERTS)
+    worker = env.worker("first", gated, batch_size=2)
+    task = asyncio.create_task(worker.run())
+    await gated.next_waiting()  # the first round's first post is under way
+    worker.stop()
+    gated.let_through()
+    await gated.next_waiting()
+    gated.let_through()
+    await asyncio.wait_for(task, timeout=5)
+    assert uuids(env.ws.messages(ALERTS)) == [e["uuid"] for e in events[:2]]
+
+    # What "first" read and did not start is idle at once: a worker that presumes others dead only
+    # after the default minute takes it over now, and posts everything once, in order.
+    await env.drain(env.worker("next"))
+    assert uuids(env.ws.messages(ALERTS)) == [e["uuid"] for e in events]
+
+
+async def test_a_cancelled_run_leaves_its_entries_to_a_survivor(env: AlertsEnv) -> None:
+    events = [log_event() for _ in range(5)]
+    await env.deliver(*events)
+    gated = GatedSink(env.sink(), ALERTS)
+    # A short read: a cancel that redis-py drops (see alerts/worker.py) lets the read run its course.
+    task = asyncio.create_task(env.worker("dying", gated, block_ms=100).run())
+    await gated.next_waiting()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled()
+    assert [t for t in asyncio.all_tasks() if t.get_name().startswith("alert lane")] == [], "no lane outlives run()"
+    assert await _pending(env) == 5 and env.ws.messages(ALERTS) == []
+
+    await env.drain(env.worker("survivor", min_idle_ms=0))
+    assert uuids(env.ws.messages(ALERTS)) == [e["uuid"] for e in events]
+
+
+async def test_entries_waiting_in_a_lane_are_not_taken_over(env: AlertsEnv) -> None:
+    # Paced, the last of these waits well past min_idle_ms before its turn; the holder keeps them
+    # fresh, so a scanning worker finds nothing idle to take over and post out of order.
+    events = [log_event() for _ in range(8)]
+    await env.deliver(*events)
+    stages: Counter[Stage] = Counter()
+    undo = observe(lambda stage, n: stages.update({stage: n}))
+    paced = SlackSink(env.client, pacer=ChannelPacer(0.2))
+    holder = env.worker("holder", paced, min_idle_ms=600, post_timeout_s=0.5)
+    scanner = env.worker("scanner", min_idle_ms=600, post_timeout_s=0.5, reclaim_every_s=0, block_ms=20)
+    try:
+        async with _running(holder):
+            await env.ws.wait_for_message(lambda m: uuids([m]) == [events[0]["uuid"]])  # holder has read them all
+            async with _running(scanner):
+                await env.ws.wait_for_message(lambda m: uuids([m]) == [events[-1]["uuid"]], timeout=10)
+    finally:
+        undo()
+    assert uuids(env.ws.messages(ALERTS)) == [e["uuid"] for e in events]
+    assert stages == {Stage.POSTED: 8}, "nothing was handled twice"
+    assert await _pending(env) == 0
