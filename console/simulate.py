@@ -14,8 +14,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from console.http import JSONHandler, json_route
-from oktasim import OktaOrg, User
-from oktasim._errors import OktaError
+from oktasim import OktaError, OktaOrg, User
 
 
 class LockOut(BaseModel):

@@ -16,7 +16,7 @@ from slacksim import Message, SlackUser, SlackView, SlackWorkspace
 
 def acting_user(ws: SlackWorkspace, user_id: str) -> SlackUser:
     """The person the console acts as: an active human member; KeyError otherwise."""
-    user = ws._users.get(user_id)
+    user = next((u for u in ws.users() if u.id == user_id), None)
     if user is None or user.deleted or user.is_bot:
         raise KeyError(f"{user_id!r} is not an active person in the workspace")
     return user
@@ -27,10 +27,10 @@ def people(ws: SlackWorkspace, okta: OktaOrg | None) -> list[dict[str, Any]]:
     personas), with what makes each one interesting to play: Slack user groups, guest or admin
     status, and, when the org is simulated, their Okta status and groups."""
     groups_of: dict[str, list[str]] = {}
-    for group in ws._usergroups.values():
+    for group in ws.usergroups():
         for member in group.users:
             groups_of.setdefault(member, []).append(group.name)
-    return [_person(user, groups_of.get(user.id, []), okta) for user in ws._users.values()]
+    return [_person(user, groups_of.get(user.id, []), okta) for user in ws.users()]
 
 
 def _person(user: SlackUser, usergroups: list[str], okta: OktaOrg | None) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def _okta_account(okta: OktaOrg | None, email: str | None) -> dict[str, Any] | N
 def channels(ws: SlackWorkspace, user_id: str) -> list[dict[str, Any]]:
     """The channels the person is in, then their DM with the app, each with the messages they see
     there: the channel's own, and the ephemeral ones shown to them, in the order they were posted."""
-    joined = sorted((c for c in ws._channels.values() if not c.is_im and user_id in c.members), key=lambda c: c.name)
+    joined = sorted((c for c in ws.channels() if not c.is_im and user_id in c.members), key=lambda c: c.name)
     listed: list[dict[str, Any]] = [{"id": c.id, "name": c.name, "is_dm": False, "purpose": c.purpose} for c in joined]
     listed.append({"id": ws.dm_channel_id(user_id), "name": ws.user(ws.bot_user_id).real_name, "is_dm": True})
     ephemerals = ws.ephemerals(user_id)
@@ -114,12 +114,12 @@ def _view(view: SlackView) -> dict[str, Any]:
 
 def open_modal(ws: SlackWorkspace, user_id: str, view_id: str) -> SlackView:
     """The modal as it stands now; KeyError when the person has no such modal open."""
-    view = ws._views.get(view_id)
-    if view is None or view.closed or view.user_id != user_id or view.type != "modal":
+    view = ws.view(view_id)  # KeyError when there is no such view
+    if view.closed or view.user_id != user_id or view.type != "modal":
         raise KeyError(f"view {view_id!r} is not open for {user_id}")
-    return view.model_copy(deep=True)
+    return view
 
 
 def dismiss_modal(ws: SlackWorkspace, view: SlackView) -> None:
     """Close a modal on the person's side only: Slack tells the app nothing unless it asked."""
-    ws._close_view(ws._views[view.id])
+    ws.dismiss(view.id)

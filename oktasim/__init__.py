@@ -22,6 +22,7 @@ Observation: log_events, requests (method, path, raw query), token_requests, hoo
 
 from oktasim._app import create_app
 from oktasim._auth import TokenRequest
+from oktasim._errors import OktaError
 from oktasim._hooks import HookDelivery
 from oktasim._org import OktaOrg, RecordedRequest
 from oktasim._records import Factor, Group, User
@@ -31,6 +32,7 @@ __all__ = [
     "Factor",
     "Group",
     "HookDelivery",
+    "OktaError",
     "OktaOrg",
     "RecordedRequest",
     "TokenRequest",

@@ -55,6 +55,20 @@ class SlackWorkspace(RequestBuilders):
     def usergroup(self, group_id: str) -> Usergroup:
         return self._usergroups[group_id].model_copy(deep=True)
 
+    def users(self) -> list[SlackUser]:
+        return [u.model_copy(deep=True) for u in self._users.values()]
+
+    def channels(self) -> list[SlackChannel]:
+        return [c.model_copy(deep=True) for c in self._channels.values()]
+
+    def usergroups(self) -> list[Usergroup]:
+        return [g.model_copy(deep=True) for g in self._usergroups.values()]
+
+    def dismiss(self, view_id: str) -> None:
+        """The user closes the modal on their side; the app hears of it only if the view asked
+        (then send `view_closed(...)` as well)."""
+        self._close_view(self._views[view_id])
+
     def messages(self, channel: str) -> list[Message]:
         """The channel's messages as they stand now (edits applied, deletions gone), oldest first."""
         cid = self.channel_id(channel)
