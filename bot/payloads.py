@@ -101,3 +101,11 @@ class ViewSubmission(_SlackModel):
     user: SlackUserRef
     view: View
     trigger_id: str | None = None
+
+
+class ViewClosed(_SlackModel):
+    """Sent only for views opened with notify_on_close: the user dismissed the modal."""
+
+    type: Literal["view_closed"]
+    user: SlackUserRef
+    view: View

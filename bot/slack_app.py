@@ -22,8 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.home_listeners import register_home
 from bot.metrics import COMMAND_SECONDS
-from bot.payloads import BlockActions, SlackUserRef, SlashCommand, ViewSubmission
-from bot.payloads import View as ViewPayload
+from bot.payloads import BlockActions, SlashCommand, ViewClosed, ViewSubmission
 from bot.slack_port import EphemeralResponder, ResponseUrlResponder
 from commands.approval_flow import (
     APPROVE_ACTION,
@@ -124,13 +123,14 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         await ack()
         payload = BlockActions.model_validate(body)
         inv = _button_invocation(payload, respond)
-        await _reporting(inv.respond, handlers.approvals.approve(inv, payload.actions[0].chosen or ""))
+        await after_ack(inv.respond, handlers.approvals.approve(inv, payload.actions[0].chosen or ""))
 
     @app.action(DENY_ACTION)
     async def on_deny(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         payload = BlockActions.model_validate(body)
         inv = _button_invocation(payload, respond)
+        # not queued behind other work: the form must open while Slack's trigger (3 s) is still valid
         await _reporting(inv.respond, handlers.approvals.ask_deny_reason(inv, payload.actions[0].chosen or ""))
 
     @app.view(DENY_VIEW)
@@ -140,7 +140,7 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         metadata = json.loads(payload.view.private_metadata or "{}")
         inv = _form_invocation(client, payload.user.id, metadata.get("channel"))
         reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
-        await _reporting(inv.respond, handlers.approvals.deny(inv, metadata.get("id", ""), reason))
+        await after_ack(inv.respond, handlers.approvals.deny(inv, metadata.get("id", ""), reason))
 
     @app.action(CANCEL_ACTION)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -149,7 +149,7 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         inv = _button_invocation(payload, respond)
         # the button is `/okta cancel <id>` in one click: the same role check, audit and answers
         cancel = Command(verb=Verb.CANCEL, request_id=payload.actions[0].chosen or "")
-        await _reporting(inv.respond, handlers.helpdesk.run(inv, cancel))
+        await after_ack(inv.respond, handlers.helpdesk.run(inv, cancel))
 
     @app.view(REQUEST_VIEW)
     async def on_request_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -158,15 +158,15 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         draft = Draft.model_validate_json(payload.view.private_metadata)
         inv = _form_invocation(client, payload.user.id, draft.channel_id)
         reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
-        await _reporting(inv.respond, handlers.approvals.submit(inv, draft, reason))
+        await after_ack(inv.respond, handlers.approvals.submit(inv, draft, reason))
 
     @app.view_closed(REQUEST_VIEW)
     async def on_request_closed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user = SlackUserRef.model_validate(body["user"])
-        draft = Draft.model_validate_json(ViewPayload.model_validate(body["view"]).private_metadata)
-        inv = _form_invocation(client, user.id, draft.channel_id)
-        await _reporting(inv.respond, handlers.approvals.abandoned(inv, draft))
+        payload = ViewClosed.model_validate(body)
+        draft = Draft.model_validate_json(payload.view.private_metadata)
+        inv = _form_invocation(client, payload.user.id, draft.channel_id)
+        await after_ack(inv.respond, handlers.approvals.abandoned(inv, draft))
 
     register_home(app, handlers.helpdesk.self_service)
     return app
