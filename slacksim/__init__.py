@@ -8,6 +8,9 @@
         await ws.send(bot_url, ws.slash_command("U0HANA00001", "unlock lee.locked@acme.example"))
         call = await ws.wait_for(lambda c: c.method == "chat.postMessage")
 
+Socket Mode: the app opens a connection with ws.app_token (apps.connections.open); then
+    await ws.socket_connected(); ack = await ws.send_socket(ws.slash_command(...))
+
 State: ws.calls, ws.messages(channel), ws.dms(user), ws.ephemerals(user), ws.views, ws.home(user),
 ws.responses. Knobs: ws.fail_next(...), ws.trigger_ttl. Changes: ws.subscribe().
 Everything runs on the event loop that serves the app.

@@ -2,8 +2,9 @@
 
 Builders check that the scene is possible (a user clicks a button that is on the current message,
 submits a modal that is open, runs a command in a channel they are in) and raise ValueError when
-it is not. `send` posts a request and then does what Slack does with the app's acknowledgement:
-a slash command's reply is shown, a view_submission's response_action is applied.
+it is not. `send` posts a request (`send_socket` delivers it over Socket Mode instead) and then does
+what Slack does with the app's acknowledgement: a slash command's reply is shown, a view_submission's
+response_action is applied.
 """
 
 from __future__ import annotations
@@ -188,16 +189,34 @@ class RequestBuilders(WorkspaceState):
         if request.kind == "view_closed" and request.view_id is not None:
             self._close_view(self._views[request.view_id])  # closed on the user's side, whatever the app says
         if response.status_code == 200:
-            _apply_ack(self, request, response)
+            body: Any = None
+            if response.content:
+                is_json = response.headers.get("content-type", "").startswith(JSON)
+                body = response.json() if is_json else {"text": response.text}
+            _apply_ack(self, request, body if isinstance(body, dict) else None)
         return response
 
+    async def socket_connected(self, timeout: float = 5.0) -> int:
+        """Once the app has a Socket Mode connection open (now or later): how many it has open."""
+        opened = self._sockets.connections
+        return await self._waiters.until(lambda: len(opened) or None, timeout, lambda: "no Socket Mode connection")
 
-def _apply_ack(ws: WorkspaceState, request: SlackRequest, response: httpx.Response) -> None:
-    body: Any = None
-    if response.content:
-        is_json = response.headers.get("content-type", "").startswith(JSON)
-        body = response.json() if is_json else {"text": response.text}
-    body = body if isinstance(body, dict) else None
+    async def send_socket(self, request: SlackRequest, *, timeout: float = 3.0) -> dict[str, Any] | None:
+        """Deliver the request over the app's Socket Mode connection instead of HTTP: the payload the
+        signed request carries (a slash command's form fields as an object), in an envelope. Acts on
+        the acknowledgement as `send` does; returns the ack message ({"envelope_id", "payload"?}),
+        or None when the app did not ack within `timeout` (Slack waits 3 seconds)."""
+        ack = await self._sockets.deliver(request.kind, request.payload, timeout)
+        if request.kind == "view_closed" and request.view_id is not None:
+            self._close_view(self._views[request.view_id])
+        if ack is not None:
+            payload = ack.get("payload")
+            _apply_ack(self, request, payload if isinstance(payload, dict) else None)
+        return ack
+
+
+def _apply_ack(ws: WorkspaceState, request: SlackRequest, body: dict[str, Any] | None) -> None:
+    """What Slack does with the app's acknowledgement (an HTTP response body or a Socket Mode ack payload)."""
     if request.kind == "slash_command" and body is not None and request.response_id is not None:
         ws._respond(request.response_id, body, via="ack")
     elif request.kind == "view_submission" and request.view_id is not None:

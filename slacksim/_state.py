@@ -33,6 +33,8 @@ from slacksim._models import (
     Usergroup,
 )
 from slacksim._signing import SlackSigner
+from slacksim._socket import SocketHub
+from slacksim._socket import app_token as new_app_token
 from slacksim._waiting import Waiters
 
 POST_FIELDS = ("text", "blocks", "attachments", "metadata", "thread_ts")
@@ -68,6 +70,7 @@ class WorkspaceState:
         bot_name: str = "okta-chatops",
         bot_token: str | None = None,
         signing_secret: str | None = None,
+        app_token: str | None = None,
     ) -> None:
         self.team_id = team_id
         self.team_domain = team_domain
@@ -77,6 +80,7 @@ class WorkspaceState:
         self.bot_id = bot_id
         self.bot_token = bot_token or f"xoxb-sim-{secrets.token_hex(12)}"
         self.signing_secret = signing_secret or secrets.token_hex(16)
+        self.app_token = app_token or new_app_token(app_id)  # app-level: Socket Mode's apps.connections.open
         self.verification_token = secrets.token_urlsafe(18)  # the deprecated `token` field of payloads
         self.signer = SlackSigner(self.signing_secret)
         # Where this workspace's server is reachable: response_urls point here. Learned from the
@@ -95,6 +99,7 @@ class WorkspaceState:
         self._targets: dict[str, _ResponseTarget] = {}
         self._faults = FaultPlan()
         self._waiters = Waiters()
+        self._sockets = SocketHub(app_id, self._waiters)
         self._subscribers: list[asyncio.Queue[ChangeEvent]] = []
         self._seq = itertools.count(1)
         self._users[bot_user_id] = _bot_user(self, bot_name)

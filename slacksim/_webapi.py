@@ -1,4 +1,5 @@
-"""The fake Slack's HTTP side: Web API methods at /api/{method} and response_urls at /response/{id}.
+"""The fake Slack's HTTP side: Web API methods at /api/{method}, response_urls at /response/{id} and
+Socket Mode's WebSocket (slacksim/_socket.py), whose URL apps.connections.open hands out.
 
 Arguments arrive as slack_sdk sends them: a query string (GET, and some POSTs), a form, or JSON with
 `Authorization: Bearer`; JSON-valued arguments (blocks, view, ...) may come as JSON strings in forms.
@@ -19,11 +20,13 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from slacksim._blocks import view_problems
 from slacksim._errors import SlackError
 from slacksim._models import Message, RecordedCall, SlackChannel
+from slacksim._socket import SOCKET_PATH
 from slacksim._state import EDIT_FIELDS, POST_FIELDS, flag, message_content
 from slacksim._workspace import SlackWorkspace
 
@@ -35,6 +38,7 @@ SCOPES = (
     "channels:read,groups:read,im:read,channels:history,groups:history,im:history"
 )
 MAX_PUSHED_VIEWS = 3
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})  # the only ones an xapp- token may call, and only it
 
 
 def create_app(ws: SlackWorkspace) -> Starlette:
@@ -67,9 +71,13 @@ def create_app(ws: SlackWorkspace) -> Starlette:
         _record(ws, "response_url", {"response_id": response_id, **payload}, status, body)
         return PlainTextResponse(body.get("error", "ok"), status_code=status)
 
+    async def socket_mode(websocket: WebSocket) -> None:
+        await ws._sockets.serve(websocket)
+
     routes = [
         Route("/api/{method}", api, methods=["GET", "POST"]),
         Route("/response/{response_id}", response_url, methods=["POST"]),
+        WebSocketRoute(SOCKET_PATH, socket_mode),
     ]
     return Starlette(routes=routes)
 
@@ -126,8 +134,10 @@ def _answer(
         return failure.status, {"ok": False, "error": failure.error}, headers
     if not token:
         return 200, {"ok": False, "error": "not_authed"}, {}
-    if token != ws.bot_token:
+    if token not in (ws.bot_token, ws.app_token):
         return 200, {"ok": False, "error": "invalid_auth"}, {}
+    if (token == ws.app_token) != (method in APP_LEVEL_METHODS):
+        return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
     try:
         return 200, {"ok": True, **handler(ws, args)}, {}
     except SlackError as exc:
@@ -136,7 +146,12 @@ def _answer(
         return 200, {"ok": False, "error": "invalid_arguments"}, {}
 
 
-# auth, chat
+# apps (Socket Mode), auth, chat
+
+
+def apps_connections_open(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, Any]:
+    assert ws.base_url is not None  # learned from this very call
+    return {"url": ws._sockets.open_url(ws.base_url)}
 
 
 def auth_test(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, Any]:
@@ -398,6 +413,7 @@ def _view_spec(args: dict[str, Any], expected_type: str) -> dict[str, Any]:
 
 
 METHODS: dict[str, Handler] = {
+    "apps.connections.open": apps_connections_open,
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
     "chat.postEphemeral": chat_post_ephemeral,

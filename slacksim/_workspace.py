@@ -15,8 +15,8 @@ from slacksim._requests import RequestBuilders
 
 
 class SlackWorkspace(RequestBuilders):
-    """`SlackWorkspace(team_id=..., bot_token=..., signing_secret=...)`; tokens and secrets are random
-    unless given. `demo_workspace()` is the seeded one."""
+    """`SlackWorkspace(team_id=..., bot_token=..., signing_secret=..., app_token=...)`; tokens and
+    secrets are random unless given. `demo_workspace()` is the seeded one."""
 
     # directory set-up
 

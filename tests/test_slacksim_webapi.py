@@ -363,3 +363,48 @@ async def test_response_url_semantics(ws: SlackWorkspace, client: AsyncWebClient
     await on_message.send(text="x", delete_original=True)
     assert ws.messages("approvals") == []
     assert (await ws.wait_for(lambda c: c.method == "response_url" and c.args.get("delete_original") is True)).ok
+
+
+# Socket Mode
+
+
+async def test_connections_open_takes_only_the_app_level_token(
+    ws: SlackWorkspace, slack: BackgroundServer, client: AsyncWebClient
+) -> None:
+    refused = await slack_error(client.apps_connections_open(app_token=ws.bot_token))
+    assert refused["error"] == "not_allowed_token_type"
+    opened = await client.apps_connections_open(app_token=ws.app_token)
+    assert opened["url"].startswith(f"ws{slack.url.removeprefix('http')}/link/?ticket=")
+    as_app = AsyncWebClient(token=ws.app_token, base_url=f"{slack.url}/api/")
+    refused = await slack_error(as_app.chat_postMessage(channel="#helpdesk", text="x"))
+    assert refused["error"] == "not_allowed_token_type"  # and an app-level token calls nothing else
+
+
+async def test_socket_mode_delivers_envelopes_and_applies_acks(ws: SlackWorkspace, slack: BackgroundServer) -> None:
+    from slack_sdk.socket_mode.aiohttp import SocketModeClient
+    from slack_sdk.socket_mode.request import SocketModeRequest
+    from slack_sdk.socket_mode.response import SocketModeResponse
+
+    received: list[SocketModeRequest] = []
+
+    async def on_request(app: SocketModeClient, request: SocketModeRequest) -> None:
+        received.append(request)
+        if request.payload.get("text") != "slow":  # the "slow" command is never acknowledged
+            ack = SocketModeResponse(envelope_id=request.envelope_id, payload={"text": "On it"})
+            await app.send_socket_mode_response(ack)
+
+    app = SocketModeClient(app_token=ws.app_token, web_client=AsyncWebClient(base_url=f"{slack.url}/api/"))
+    app.socket_mode_request_listeners.append(on_request)  # type: ignore[arg-type]
+    await app.connect()
+    try:
+        assert await ws.socket_connected() == 1
+        command = ws.slash_command(HANA, "status lee")
+        ack = await ws.send_socket(command)
+        assert ack is not None and ack["payload"] == {"text": "On it"}
+        assert (received[0].type, received[0].payload) == ("slash_commands", command.payload)
+        assert received[0].accepts_response_payload is True
+        [reply] = ws.ephemerals(HANA)
+        assert (reply.text, reply.via) == ("On it", "ack")
+        assert await ws.send_socket(ws.slash_command(HANA, "slow"), timeout=0.2) is None
+    finally:
+        await app.close()
