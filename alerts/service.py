@@ -1,7 +1,7 @@
 """The alert pipeline as one async context manager, for the bot's `serve`:
 
     async with AlertService(redis, slack, policy, org_url=org_url, consumer_name=socket.gethostname()):
-        await server.serve_forever()
+        await server.serve_until(stop)
 
 Inside the block, `workers` AlertWorkers (consumers `<consumer_name>-1` ... `-N` of the alert
 stream's group) post events to the channels the policy routes them to, and with `poll_logs` a

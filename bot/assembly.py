@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from approvals import ApprovalStore
 from audit import AuditLog
+from bot.after_ack import AfterAck
 from bot.metrics import PrometheusObserver
 from bot.slack_app import Handlers, build_bolt_app
 from bot.slack_port import WebApiSlackPort
@@ -33,6 +34,7 @@ class Bot:
     bolt: AsyncApp
     services: Services
     handlers: Handlers
+    after_ack: AfterAck  # the handlers' tasks, which a stopping server lets finish
 
 
 def assemble(
@@ -62,4 +64,6 @@ def assemble(
         helpdesk=Helpdesk(services, approvals, SelfService(services, redis)),
         approvals=approvals,
     )
-    return Bot(bolt=build_bolt_app(slack, signing_secret, handlers), services=services, handlers=handlers)
+    after_ack = AfterAck()
+    bolt = build_bolt_app(slack, signing_secret, handlers, after_ack)
+    return Bot(bolt=bolt, services=services, handlers=handlers, after_ack=after_ack)

@@ -2,8 +2,9 @@
 buttons (`self:unlock`, `self:reset-password`) run on the clicker's own account.
 
 Slack gives Home tab clicks no response_url, so every answer (the push prompt, the result) is the
-tab republished with the answer on top. Like every listener, a click is acknowledged first and
-handled after; Bolt acknowledges events by itself.
+tab republished with the answer on top. Like every listener, these return at once (Bolt acks the
+event, the click is acked) and their work runs after (bot/after_ack.py): a click may wait a
+minute on the employee's phone, so it is not bounded with the helpdesk's work.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.after_ack import AfterAck
 from bot.payloads import BlockActions
 from commands.context import Invocation
 from commands.home import HOME_ACTION_PREFIX, HOME_ACTIONS, Home, unavailable_view
@@ -53,7 +55,7 @@ class HomePublisher:
                 log.exception("could not report home tab failure ref %s", ref)
 
 
-def register_home(app: AsyncApp, self_service: SelfService) -> None:
+def register_home(app: AsyncApp, self_service: SelfService, after_ack: AfterAck) -> None:
     home = Home(self_service)
 
     @app.event("app_home_opened")
@@ -61,7 +63,7 @@ def register_home(app: AsyncApp, self_service: SelfService) -> None:
         if event.get("tab") != "home":  # opening the Messages tab sends this event too
             return
         publisher = HomePublisher(client, home, event["user"])
-        await publisher.guarded(publisher.publish())
+        after_ack.start(publisher.guarded(publisher.publish()))
 
     @app.action(re.compile("^" + re.escape(HOME_ACTION_PREFIX)))
     async def on_home_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -70,7 +72,8 @@ def register_home(app: AsyncApp, self_service: SelfService) -> None:
         publisher = HomePublisher(client, home, payload.user.id)  # the clicker, never the button's value
         verb = HOME_ACTIONS.get(payload.actions[0].action_id)
         if verb is None:  # a button from an older version of the tab
-            await publisher.guarded(publisher.publish("That button no longer exists; here is your account as it is now."))
+            note = "That button no longer exists; here is your account as it is now."
+            after_ack.start(publisher.guarded(publisher.publish(note)))
             return
         inv = Invocation(user_id=payload.user.id, respond=publisher, source="button")
-        await publisher.guarded(home.act(inv, verb))
+        after_ack.start(publisher.guarded(home.act(inv, verb)), bounded=False)

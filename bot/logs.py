@@ -170,8 +170,9 @@ class _JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The handler configure_logging installs; its type lets a second call replace it."""
 
 
-def configure_logging(level: str | int = "INFO", stream: TextIO | None = None) -> logging.Handler:
-    """Send all logging, uvicorn's included, as redacted JSON lines to `stream` (default stderr).
+def configure_logging(level: str | int = "INFO", stream: TextIO | None = None, *, access: bool = True) -> logging.Handler:
+    """Send all logging, uvicorn's included, as redacted JSON lines to `stream` (default stderr);
+    with `access=False`, without uvicorn's line per HTTP request.
 
     Call it after the uvicorn servers are constructed: uvicorn.Config (re)installs uvicorn's own
     handlers when it is created. Calling it again replaces the handler it installed before.
@@ -184,8 +185,12 @@ def configure_logging(level: str | int = "INFO", stream: TextIO | None = None) -
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs each request at INFO: a dozen lines per command that say nothing /metrics does not
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in UVICORN_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # uvicorn decides per connection whether to log requests by whether this logger has handlers
+    logging.getLogger("uvicorn.access").propagate = access
     return handler

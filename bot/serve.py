@@ -18,10 +18,11 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Mount
 
-from bot.server import BackgroundServer
+from bot.server import BackgroundServer, stop_signals
 from bot.settings import Settings, load_settings
 
 EXAMPLE_POLICY = Path(__file__).resolve().parents[1] / "policy" / "example.yaml"
+SHUTDOWN_GRACE_S = 6.0  # with the server's own 3 s, within `docker stop`'s 10 s
 
 
 def register(sub: Any) -> None:
@@ -37,12 +38,13 @@ def policy_path(settings: Settings) -> Path:
 
 
 async def run(args: argparse.Namespace) -> int:
+    stop = stop_signals()  # a SIGTERM during start-up also stops cleanly
     settings = load_settings()  # first, so a bad configuration is reported before anything starts
     from bot.logs import configure_logging, register_secret, register_settings_secrets
     from policy import PolicyError, load_policy
 
     register_settings_secrets(settings)
-    configure_logging()
+    configure_logging(access=settings.log_access)
 
     try:
         policy = load_policy(policy_path(settings))
@@ -79,11 +81,15 @@ async def run(args: argparse.Namespace) -> int:
             redis=runtime.redis, bolt=bot.bolt, hook_secret=runtime.hook_secret, okta=runtime.okta, extra_routes=console
         )
         server = BackgroundServer(app, host=args.host, port=args.port, log_level="info")
+        # again: each uvicorn.Config built since (this one, the stand-ins') rewired uvicorn's loggers
+        configure_logging(access=settings.log_access)
         _banner(settings, runtime, server, console=bool(console))
 
         if settings.socket_mode:
             # Slack's requests arrive over a WebSocket the bot opens; HTTP still serves health and hooks.
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from slack_bolt.adapter.socket_mode.async_handler import (
+                AsyncSocketModeHandler,
+            )
 
             assert settings.slack_app_token is not None
             socket_mode = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())
@@ -110,7 +116,9 @@ async def run(args: argparse.Namespace) -> int:
             # The simulated org delivers its events to this very server, through the real hook path.
             hook = asyncio.create_task(_register_sandbox_hook(runtime, policy, f"{server.url}/okta/hooks"))
             background.callback(hook.cancel)
-        await server.serve_forever()
+        await server.serve_until(stop)
+        # every command in flight was acked with "working on it": let it finish while the clients are open
+        await bot.after_ack.drain(SHUTDOWN_GRACE_S)
     return 0
 
 

@@ -8,11 +8,28 @@ nobody has to poll for readiness.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
 import uvicorn
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+GRACEFUL_S = 3.0  # for requests in flight when stopping; Slack's are acked in milliseconds
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling. uvicorn re-raises a caught SIGTERM once it
+    has stopped, which kills the process before it cleans up (the embedded Redis outlived it), and
+    with several servers in one process (the bot beside its stand-ins) each would catch it. The
+    process handles the signals instead (`stop_signals`)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class BackgroundServer:
@@ -23,9 +40,10 @@ class BackgroundServer:
     ) -> None:
         # log_config=None: logging belongs to the process (bot/logs.py), not to each server
         self._config = uvicorn.Config(
-            app, host=host, port=port, log_level=log_level, access_log=access_log, log_config=None, lifespan="on"
+            app, host=host, port=port, log_level=log_level, access_log=access_log, log_config=None, lifespan="on",
+            timeout_graceful_shutdown=GRACEFUL_S,
         )
-        self._server = uvicorn.Server(self._config)
+        self._server = _Server(self._config)
         # proto=IPPROTO_TCP (not 0) lets asyncio set TCP_NODELAY on accepted connections; without it
         # every keep-alive response waits ~40 ms on Nagle + delayed ACK.
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -55,6 +73,20 @@ class BackgroundServer:
         self._task = None
         self._sock.close()
 
-    async def serve_forever(self) -> None:
-        """Serve until cancelled or until uvicorn is told to exit (SIGINT/SIGTERM)."""
-        await self._server.serve(sockets=[self._sock])
+    async def serve_until(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set, then finish the requests in flight and return."""
+        async with self:
+            assert self._task is not None
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({self._task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+
+
+def stop_signals() -> asyncio.Event:
+    """An event that the first SIGINT or SIGTERM sets: from the moment this is called, such a signal
+    asks the process to stop gracefully instead of killing it."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    return stop

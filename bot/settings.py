@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     policy_file: Path | None = None
     data_dir: Path = Path("data")
+    # A log line per HTTP request: off by default, since under a burst of commands writing them
+    # costs about a third of what acking does (bench/bench_ack.py); commands are in the audit trail.
+    log_access: bool = False
 
     @field_validator("okta_scopes", mode="before")
     @classmethod

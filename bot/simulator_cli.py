@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.server import BackgroundServer
+from bot.server import BackgroundServer, stop_signals
 
 
 def register(sub: Any) -> None:
@@ -19,9 +19,10 @@ def register(sub: Any) -> None:
 async def run(args: argparse.Namespace) -> int:
     from oktasim import create_app, seed_demo_org
 
+    stop = stop_signals()
     org = seed_demo_org()
     org.add_api_token(args.token)
     server = BackgroundServer(create_app(org), host=args.host, port=args.port, log_level="info")
     print(f"Okta org simulator (demo org) listening on {server.url}", flush=True)
-    await server.serve_forever()
+    await server.serve_until(stop)
     return 0

@@ -1,18 +1,18 @@
 """The Bolt app: Slack's slash command, buttons and modals in, acknowledged at once, handled after.
 
-Every listener acks first (Slack's 3-second limit) and only then touches Okta or Redis: with
-`process_before_response=False` Bolt answers Slack as soon as `ack()` is called while the listener
-goes on. Parse errors and help need nothing slow, so they are the ack itself.
+Every listener acks first (Slack's 3-second limit), hands its Okta and Redis work to
+`AfterAck` and returns, and Bolt answers Slack as it returns (`process_before_response=True`).
+Parse errors and help need nothing slow, so they are the ack itself.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Coroutine
+import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.after_ack import AfterAck
 from bot.home_listeners import register_home
 from bot.metrics import COMMAND_SECONDS
 from bot.payloads import BlockActions, SlashCommand, ViewClosed, ViewSubmission
@@ -46,17 +47,6 @@ from policy import Verb
 
 log = logging.getLogger(__name__)
 
-# Commands and card buttons handled at once, per app: inside Okta's concurrency limit and Redis'
-# connection pool.
-CONCURRENT_HANDLERS = 16
-# Handlers wait until no command has come in for QUIET_S: the acks of a burst of commands are
-# not kept waiting behind the Okta and Redis work of the first ones (bench/bench_ack.py), and a
-# handler never starts before Bolt sent its own ack (Bolt looks for it every 10 ms), so a quick
-# reply never reaches Slack before the "working on it" that it replaces. A steady stream of
-# commands delays a handler by MAX_DEFER_S at most.
-QUIET_S = 0.02
-MAX_DEFER_S = 0.5
-
 
 @dataclass(frozen=True)
 class Handlers:
@@ -64,13 +54,13 @@ class Handlers:
     approvals: ApprovalFlow
 
 
-def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handlers, *, command: str = "/okta") -> AsyncApp:
-    app = AsyncApp(
-        client=client,
-        signing_secret=signing_secret,
-        process_before_response=False,
-    )
-    after_ack = _AfterAck(CONCURRENT_HANDLERS)
+def build_bolt_app(
+    client: AsyncWebClient, signing_secret: str, handlers: Handlers, after_ack: AfterAck, *, command: str = "/okta"
+) -> AsyncApp:
+    app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
+
+    def then(respond: Responder, work: Awaitable[None], *, replace: bool = False, bounded: bool = True) -> None:
+        after_ack.start(_reporting(respond, work, replace=replace), bounded=bounded)
 
     @app.command(command)
     async def on_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -78,7 +68,7 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         parsed = parse(slash.text)
         if isinstance(parsed, ParseError):
             await ack(text=_parse_error_text(parsed, command))
-            await after_ack(ResponseUrlResponder(respond), handlers.helpdesk.invalid(slash.user_id, slash.text, parsed))
+            then(ResponseUrlResponder(respond), handlers.helpdesk.invalid(slash.user_id, slash.text, parsed))
             return
         if parsed.verb == Verb.HELP:
             await ack(text=help_text(parsed.topic))
@@ -92,9 +82,8 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         )
         # Self-service may wait a minute for the employee's phone (Okta Verify): it must not hold one
         # of the slots that bound the helpdesk's Okta and Redis work.
-        work = handlers.helpdesk.run(inv, parsed)
-        with COMMAND_SECONDS.labels(verb=parsed.verb.value).time():
-            await after_ack(inv.respond, work, replace=True, bounded=not is_self_service(parsed))
+        work = _timed(parsed.verb, handlers.helpdesk.run(inv, parsed))
+        then(inv.respond, work, replace=True, bounded=not is_self_service(parsed))
 
     @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
     async def on_verb_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -115,15 +104,14 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
             source="button",
             on_card=(action.block_id or "").startswith(CARD_BLOCK_PREFIX),
         )
-        with COMMAND_SECONDS.labels(verb=verb.value).time():
-            await after_ack(inv.respond, handlers.helpdesk.run(inv, Command(verb=verb, target=target)))
+        then(inv.respond, _timed(verb, handlers.helpdesk.run(inv, Command(verb=verb, target=target))))
 
     @app.action(APPROVE_ACTION)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         payload = BlockActions.model_validate(body)
         inv = _button_invocation(payload, respond)
-        await after_ack(inv.respond, handlers.approvals.approve(inv, payload.actions[0].chosen or ""))
+        then(inv.respond, handlers.approvals.approve(inv, payload.actions[0].chosen or ""))
 
     @app.action(DENY_ACTION)
     async def on_deny(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -131,7 +119,7 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         payload = BlockActions.model_validate(body)
         inv = _button_invocation(payload, respond)
         # not queued behind other work: the form must open while Slack's trigger (3 s) is still valid
-        await _reporting(inv.respond, handlers.approvals.ask_deny_reason(inv, payload.actions[0].chosen or ""))
+        then(inv.respond, handlers.approvals.ask_deny_reason(inv, payload.actions[0].chosen or ""), bounded=False)
 
     @app.view(DENY_VIEW)
     async def on_deny_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -140,7 +128,7 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         metadata = json.loads(payload.view.private_metadata or "{}")
         inv = _form_invocation(client, payload.user.id, metadata.get("channel"))
         reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
-        await after_ack(inv.respond, handlers.approvals.deny(inv, metadata.get("id", ""), reason))
+        then(inv.respond, handlers.approvals.deny(inv, metadata.get("id", ""), reason))
 
     @app.action(CANCEL_ACTION)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -149,7 +137,7 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         inv = _button_invocation(payload, respond)
         # the button is `/okta cancel <id>` in one click: the same role check, audit and answers
         cancel = Command(verb=Verb.CANCEL, request_id=payload.actions[0].chosen or "")
-        await after_ack(inv.respond, handlers.helpdesk.run(inv, cancel))
+        then(inv.respond, handlers.helpdesk.run(inv, cancel))
 
     @app.view(REQUEST_VIEW)
     async def on_request_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -158,7 +146,7 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         draft = Draft.model_validate_json(payload.view.private_metadata)
         inv = _form_invocation(client, payload.user.id, draft.channel_id)
         reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
-        await after_ack(inv.respond, handlers.approvals.submit(inv, draft, reason))
+        then(inv.respond, handlers.approvals.submit(inv, draft, reason))
 
     @app.view_closed(REQUEST_VIEW)
     async def on_request_closed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -166,9 +154,9 @@ def build_bolt_app(client: AsyncWebClient, signing_secret: str, handlers: Handle
         payload = ViewClosed.model_validate(body)
         draft = Draft.model_validate_json(payload.view.private_metadata)
         inv = _form_invocation(client, payload.user.id, draft.channel_id)
-        await after_ack(inv.respond, handlers.approvals.abandoned(inv, draft))
+        then(inv.respond, handlers.approvals.abandoned(inv, draft))
 
-    register_home(app, handlers.helpdesk.self_service)
+    register_home(app, handlers.helpdesk.self_service, after_ack)
     return app
 
 
@@ -202,25 +190,17 @@ class _FormAnswer:
             await self._dm(reply)
 
 
-class _AfterAck:
-    """Runs listeners' handlers once their acks are out: after a quiet moment, `limit` at a time."""
+def _timed(verb: Verb, work: Awaitable[None]) -> Awaitable[None]:
+    """`work`, observed from now (the command's arrival) until its reply."""
+    arrived = time.perf_counter()
 
-    def __init__(self, limit: int) -> None:
-        self._slots = asyncio.Semaphore(limit)
-        self._latest = 0.0  # when the latest command came in, on the loop's clock
+    async def timed() -> None:
+        try:
+            await work
+        finally:
+            COMMAND_SECONDS.labels(verb=verb.value).observe(time.perf_counter() - arrived)
 
-    async def __call__(
-        self, respond: Responder, work: Coroutine[Any, Any, None], *, replace: bool = False, bounded: bool = True
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        came = self._latest = loop.time()
-        while (quiet_in := self._latest + QUIET_S - loop.time()) > 0 and loop.time() - came < MAX_DEFER_S:
-            await asyncio.sleep(quiet_in)
-        if not bounded:
-            await _reporting(respond, work, replace=replace)
-            return
-        async with self._slots:
-            await _reporting(respond, work, replace=replace)
+    return timed()
 
 
 async def _reporting(respond: Responder, work: Awaitable[None], *, replace: bool = False) -> None:

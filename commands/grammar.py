@@ -134,7 +134,8 @@ def parse(text: str) -> Command | ParseError:
             message=f"That command is {len(text)} characters long; commands are at most {MAX_LENGTH}.",
             example=VERB_SPECS[Verb.HELP].example,
         )
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    if not text.isascii():  # ASCII has no format characters (zero-width spaces, bidi marks...)
+        text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     try:
         tokens = _tokenize(text)
         if not tokens:
@@ -179,13 +180,15 @@ class _Rejected(Exception):
         self.error = error
 
 
+_SPACES = re.compile(r"\s*")  # \s is str.isspace(), Unicode spaces included
+_WORD = re.compile(r"\S+")
+
+
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
-    i, n = 0, len(text)
+    i, n = _SPACES.match(text).end(), len(text)  # type: ignore[union-attr]  # \s* always matches
     while i < n:
-        if text[i].isspace():
-            i += 1
-        elif text[i] in QUOTES:
+        if text[i] in QUOTES:
             end = next((j for j in range(i + 1, n) if text[j] in QUOTES), n)
             if end == n:
                 raise _Rejected(_unterminated(text, i))
@@ -195,11 +198,10 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token(text[i + 1 : end], markup=True))
             i = end + 1
         else:
-            end = i
-            while end < n and not text[end].isspace():
-                end += 1
+            end = _WORD.match(text, i).end()  # type: ignore[union-attr]  # text[i] is not a space
             tokens.append(_Token(unescape(text[i:end])))
             i = end
+        i = _SPACES.match(text, i).end()  # type: ignore[union-attr]
     return tokens
 
 
@@ -293,6 +295,8 @@ def _operands(spec: VerbSpec, args: list[_Token]) -> Command:
 
 def _check_arity(spec: VerbSpec, args: list[_Token]) -> None:
     fewest, most, takes = _ARITY[spec.operands]
+    if fewest <= len(args) <= most:
+        return
     usage = f"Usage: `/okta {escape(spec.usage)}`"
     if len(args) < fewest:
         missing = "a group after the user" if args else takes

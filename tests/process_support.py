@@ -7,11 +7,35 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import free_port
+from bot.server import BackgroundServer
+from slacksim import SlackWorkspace
+from tests.chatops_support import EXAMPLE_POLICY, HOOK_SECRET
+from tests.conftest import SIM_API_TOKEN, free_port
 
 BANNER = "listening on "
+
+
+def production_env(ws: SlackWorkspace, slack: BackgroundServer, okta_sim: BackgroundServer, redis_url: str) -> dict[str, str]:
+    """Configured as a deployment is, with the stand-ins playing the real Slack and Okta."""
+    return {
+        "SLACK_BOT_TOKEN": ws.bot_token,
+        "SLACK_SIGNING_SECRET": ws.signing_secret,
+        "SLACK_API_URL": f"{slack.url}/api/",
+        "OKTA_ORG_URL": okta_sim.url,
+        "OKTA_API_TOKEN": SIM_API_TOKEN,
+        "OKTA_HOOK_SECRET": HOOK_SECRET,
+        "REDIS_URL": redis_url,
+        "POLICY_FILE": str(EXAMPLE_POLICY),
+    }
+
+
+@dataclass
+class Served:
+    url: str
+    process: asyncio.subprocess.Process
 
 
 @asynccontextmanager
@@ -21,6 +45,15 @@ async def serve_process(
     """Start the bot with `env` on a free port; yields its base URL once it prints its banner (the
     socket is bound before the banner, so requests from then on queue until they are served).
     What it prints is collected in `output`, when given."""
+    async with served_bot(env, data_dir, ready_within=ready_within, output=output) as bot:
+        yield bot.url
+
+
+@asynccontextmanager
+async def served_bot(
+    env: dict[str, str], data_dir: Path, *, ready_within: float = 30.0, output: list[str] | None = None
+) -> AsyncIterator[Served]:
+    """`serve_process`, with the process itself: for a test that signals it."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OKTA_", "REDIS_", "POLICY_"))}
     full_env |= {"DATA_DIR": str(data_dir), **env}
@@ -34,7 +67,7 @@ async def serve_process(
         url = await asyncio.wait_for(_banner_url(process.stdout, output), ready_within)
         # keep reading, or a full pipe would block the child's logging
         drain = asyncio.create_task(_collect(process.stdout, output))
-        yield url
+        yield Served(url, process)
     except Exception as exc:
         raise RuntimeError("okta-chatops serve failed; its output:\n" + "".join(output)) from exc
     finally:

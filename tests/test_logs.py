@@ -6,7 +6,9 @@ import asyncio
 import io
 import json
 import logging
+import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +20,7 @@ from starlette.routing import Route
 from bot.logs import UVICORN_LOGGERS, bind_request_id, configure_logging, register_settings_secrets
 from bot.server import BackgroundServer
 from bot.settings import Settings
+from tests.process_support import served_bot
 
 SLACK_BOT_TOKEN = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
 SLACK_USER_TOKEN = "xoxp-1111-2222-3333-abcdef"
@@ -169,3 +172,18 @@ async def test_uvicorn_logs_are_json_lines_and_redacted_too(captured: Captured) 
         assert (await http.get(f"{server.url}/callback", params={"token": QUERY_TOKEN})).status_code == 200
     access = captured.lines("uvicorn.access")
     assert len(access) == 1 and "GET /callback?token=[REDACTED] HTTP/1.1" in access[0]["msg"]
+
+
+@pytest.mark.parametrize("log_access", [None, "true"])
+async def test_serve_logs_http_requests_only_when_asked(log_access: str | None, tmp_path: Path) -> None:
+    printed: list[str] = []
+    env = {} if log_access is None else {"LOG_ACCESS": log_access}
+    async with served_bot(env, tmp_path, output=printed) as bot:
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"{bot.url}/healthz")).status_code == 200
+        bot.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(bot.process.wait(), 20) == 0
+    logged = [json.loads(line) for line in printed if line.startswith("{")]
+    access = [line for line in logged if line["logger"] == "uvicorn.access" and "/healthz" in line["msg"]]
+    assert len(access) == (0 if log_access is None else 1)
+    assert any(line["logger"] == "uvicorn.error" for line in logged)  # the rest of the log is there either way

@@ -11,23 +11,9 @@ import httpx
 from bot.server import BackgroundServer
 from oktasim import OktaOrg
 from slacksim import Message, SlackWorkspace
-from tests.chatops_support import ARJUN, BEATRIZ, EXAMPLE_POLICY, HANA, HOOK_SECRET
-from tests.conftest import SIM_API_TOKEN
-from tests.process_support import serve_process
+from tests.chatops_support import ARJUN, BEATRIZ, HANA, HOOK_SECRET
+from tests.process_support import production_env, serve_process
 from tests.test_alerts_support import delivery, log_event
-
-
-def _env(ws: SlackWorkspace, slack: BackgroundServer, okta_sim: BackgroundServer, redis_url: str) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": ws.bot_token,
-        "SLACK_SIGNING_SECRET": ws.signing_secret,
-        "SLACK_API_URL": f"{slack.url}/api/",
-        "OKTA_ORG_URL": okta_sim.url,
-        "OKTA_API_TOKEN": SIM_API_TOKEN,
-        "OKTA_HOOK_SECRET": HOOK_SECRET,
-        "REDIS_URL": redis_url,
-        "POLICY_FILE": str(EXAMPLE_POLICY),
-    }
 
 
 def _writes(org: OktaOrg, path_part: str) -> int:
@@ -38,7 +24,7 @@ async def test_two_processes_share_commands_and_run_an_approval_once(
     ws: SlackWorkspace, slack: BackgroundServer, okta_org: OktaOrg, okta_sim: BackgroundServer,
     redis_url: str, redis, tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    env = _env(ws, slack, okta_sim, redis_url)
+    env = production_env(ws, slack, okta_sim, redis_url)
     async with (
         serve_process(env, tmp_path / "a") as a,
         serve_process(env, tmp_path / "b") as b,
@@ -71,7 +57,7 @@ async def test_hook_deliveries_to_either_process_are_posted_once(
     ws: SlackWorkspace, slack: BackgroundServer, okta_org: OktaOrg, okta_sim: BackgroundServer,
     redis_url: str, tmp_path: Path,
 ) -> None:
-    env = _env(ws, slack, okta_sim, redis_url)
+    env = production_env(ws, slack, okta_sim, redis_url)
     lockouts = [
         log_event("user.account.lock", uuid=f"5ca1e0u7-0000-4000-8000-{n:012d}", outcome="SUCCESS", reason=None,
                   message="Max sign in attempts exceeded")
@@ -85,7 +71,6 @@ async def test_hook_deliveries_to_either_process_are_posted_once(
         # Okta delivers at least once: every event reaches both replicas, some of them twice
         sends = [okta_side.post(f"{url}/okta/hooks", json=delivery(*lockouts)) for url in (a, b, a)]
         assert [r.status_code for r in await asyncio.gather(*sends)] == [200, 200, 200]
-        helpdesk = ws.channel_id("helpdesk")
         await ws.wait_for_message(lambda _: len(_bot_posts(ws, "helpdesk")) >= len(lockouts), timeout=20)
     # the replicas have stopped (finishing posts in flight): a duplicate would be there by now
     assert len(_bot_posts(ws, "helpdesk")) == len(lockouts)
