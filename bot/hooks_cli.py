@@ -115,11 +115,15 @@ def _expand(requested: list[str], eligible: frozenset[str]) -> list[str]:
 async def register_hook(okta: OktaClient, url: str, name: str, event_types: list[str], secret: str) -> int:
     existing = [h for h in await okta.list_event_hooks() if h.channel.config.uri == url]
     if existing:
-        hook = existing[0]
-        print(f"Event hook {hook.id} ({hook.name!r}) already sends to {url}: verifying it again.")
-        missing = sorted(set(event_types) - set(hook.events.items))
-        if missing:
-            print(f"  It does not subscribe to {', '.join(missing)}: add them in the Okta admin console if wanted.")
+        # Brought in line with the configuration: today's secret (it may have been rotated) and the
+        # event types the policy needs, keeping any that were added by hand.
+        old = existing[0]
+        assert old.id is not None
+        added = sorted(set(event_types) - set(old.events.items))
+        hook = await okta.replace_event_hook(old.id, old.name, url, [*old.events.items, *added], secret=secret)
+        print(f"Event hook {hook.id} ({hook.name!r}) already sends to {url}: updated its secret, verifying it again.")
+        if added:
+            print(f"  It now also subscribes to {', '.join(added)}.")
     else:
         hook = await okta.create_event_hook(name, url, event_types, secret=secret)
         print(f"Created event hook {hook.id} ({name!r}) for {len(event_types)} event types.")
@@ -127,7 +131,7 @@ async def register_hook(okta: OktaClient, url: str, name: str, event_types: list
     try:
         hook = await okta.verify_event_hook(hook.id)
     except OktaApiError as exc:
-        print(f"okta-chatops hooks: Okta could not verify {url}: {_why(exc, existed=bool(existing))}", file=sys.stderr)
+        print(f"okta-chatops hooks: Okta could not verify {url}: {_why(exc)}", file=sys.stderr)
         print(f"  Okta said: {exc}", file=sys.stderr)
         return 1
     if hook.status != "ACTIVE":
@@ -136,17 +140,11 @@ async def register_hook(okta: OktaClient, url: str, name: str, event_types: list
     return 0
 
 
-def _why(exc: OktaApiError, *, existed: bool) -> str:
+def _why(exc: OktaApiError) -> str:
     """What a failed verification most likely means, from Okta's account of its call to the endpoint."""
     said = " ".join([exc.error_summary, *exc.error_causes]).lower()
     if "401" in said or "403" in said:
-        reason = "the endpoint refused the secret Okta sent; the bot there runs with another OKTA_HOOK_SECRET"
-        if existed:
-            reason += (
-                " (Okta keeps the secret the hook was created with: if OKTA_HOOK_SECRET changed since,"
-                " put the new one in the hook's Authorization header in the Okta admin console)"
-            )
-        return reason
+        return "the endpoint refused the secret Okta sent; the bot there runs with another OKTA_HOOK_SECRET"
     if "404" in said or "405" in said:
         return "nothing answers verification at that path; the bot's endpoint is /okta/hooks"
     if any(word in said for word in ("request failed", "no response", "timed out", "timeout", "connect")):

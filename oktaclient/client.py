@@ -32,6 +32,25 @@ def _segment(value: str) -> str:
     return _quote_url(value, safe="")
 
 
+def _event_hook_body(
+    name: str, uri: str, event_types: Sequence[str], auth_header: str, secret: str | SecretStr
+) -> dict[str, Any]:
+    value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    return {
+        "name": name,
+        "events": {"type": "EVENT_TYPE", "items": list(event_types)},
+        "channel": {
+            "type": "HTTP",
+            "version": "1.0.0",
+            "config": {
+                "uri": uri,
+                "headers": [],
+                "authScheme": {"type": "HEADER", "key": auth_header, "value": value},
+            },
+        },
+    }
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -285,21 +304,24 @@ class OktaClient:
         secret: str | SecretStr,
     ) -> EventHook:
         """Register an HTTPS endpoint for events; Okta sends `secret` in `auth_header` with each delivery."""
-        value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-        body = {
-            "name": name,
-            "events": {"type": "EVENT_TYPE", "items": list(event_types)},
-            "channel": {
-                "type": "HTTP",
-                "version": "1.0.0",
-                "config": {
-                    "uri": uri,
-                    "headers": [],
-                    "authScheme": {"type": "HEADER", "key": auth_header, "value": value},
-                },
-            },
-        }
+        body = _event_hook_body(name, uri, event_types, auth_header, secret)
         return EventHook.model_validate(await self._json("POST", "/api/v1/eventHooks", json=body))
+
+    async def replace_event_hook(
+        self,
+        hook_id: str,
+        name: str,
+        uri: str,
+        event_types: Sequence[str],
+        auth_header: str = "Authorization",
+        *,
+        secret: str | SecretStr,
+    ) -> EventHook:
+        """Replace a hook's name, endpoint, event types and secret (Okta never returns the secret, so
+        a replacement always carries one)."""
+        body = _event_hook_body(name, uri, event_types, auth_header, secret)
+        path = f"/api/v1/eventHooks/{_segment(hook_id)}"
+        return EventHook.model_validate(await self._json("PUT", path, json=body))
 
     async def list_event_hooks(self) -> list[EventHook]:
         return page_from_response(await self._transport.request("GET", "/api/v1/eventHooks"), EventHook).items
@@ -339,3 +361,4 @@ class OktaClient:
             if not _POLL_PATH.fullmatch(urlsplit(link).path):
                 raise ValueError("not a factor transaction poll URL")
         return FactorTransaction.model_validate(await self._json("GET", link))
+

@@ -80,8 +80,23 @@ async def test_registering_again_verifies_the_same_hook(hooks: Cli, endpoint: st
     first, second = [await hooks("register", "--url", endpoint) for _ in range(2)]
     assert first[0] == second[0] == 0, second[2]
     [hook] = await okta.list_event_hooks()
-    assert f"Event hook {hook.id} ('okta-chatops alerts') already sends to {endpoint}: verifying it again." in second[1]
-    assert "Created" not in second[1]
+    assert f"Event hook {hook.id} ('okta-chatops alerts') already sends to {endpoint}: updated its secret" in second[1]
+    assert "Created" not in second[1] and "now also subscribes" not in second[1]
+
+
+async def test_registering_again_adds_the_event_types_the_policy_needs_and_keeps_the_rest(
+    hooks: Cli, endpoint: str, okta: OktaClient
+) -> None:
+    made_by_hand = await okta.create_event_hook(
+        "SIEM and chatops", endpoint, ["user.account.lock", "application.lifecycle.create"], secret=SECRET
+    )
+    code, out, err = await hooks("register", "--url", endpoint)
+    assert code == 0, err
+    [hook] = await okta.list_event_hooks()
+    assert hook.id == made_by_hand.id and hook.name == "SIEM and chatops"
+    assert {"application.lifecycle.create", "user.account.lock", "user.session.start"} <= set(hook.events.items)
+    assert "It now also subscribes to " in out and "user.session.start" in out
+    assert (hook.status, hook.verificationStatus) == ("ACTIVE", "VERIFIED")
 
 
 async def test_a_secret_the_endpoint_does_not_know_is_explained(
@@ -95,9 +110,12 @@ async def test_a_secret_the_endpoint_does_not_know_is_explained(
     [hook] = await okta.list_event_hooks()
     assert hook.verificationStatus == "UNVERIFIED"
 
-    # Registering again finds the hook, whose secret Okta keeps: the advice says where to change it.
-    code, _, err = await hooks("register", "--url", endpoint)
-    assert code == 1 and "Okta keeps the secret the hook was created with" in err
+    # With the secret the bot runs with, registering again gives the same hook that secret.
+    monkeypatch.setenv("OKTA_HOOK_SECRET", SECRET)
+    code, out, err = await hooks("register", "--url", endpoint)
+    assert code == 0, err
+    [again] = await okta.list_event_hooks()
+    assert again.id == hook.id and (again.status, again.verificationStatus) == ("ACTIVE", "VERIFIED")
 
 
 async def test_an_endpoint_okta_cannot_reach_is_explained(hooks: Cli) -> None:
