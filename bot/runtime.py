@@ -11,7 +11,7 @@ import secrets
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 import redis.asyncio as aioredis
@@ -23,6 +23,10 @@ from bot.redis_server import EmbeddedRedis
 from bot.server import BackgroundServer
 from bot.settings import Settings
 from oktaclient import OktaClient
+
+if TYPE_CHECKING:  # the stand-ins are imported only when they are used
+    from oktasim import OktaOrg
+    from slacksim import SlackWorkspace
 
 
 @dataclass
@@ -48,10 +52,10 @@ class Runtime:
         self.signing_secret: str = ""
         self.hook_secret: str = ""
         self.okta_org_url: str = ""
-        self.okta_sim = None  # the simulator's OktaOrg, when Okta is simulated
-        self.slack_sim = None  # the stand-in SlackWorkspace, when Slack is simulated
+        self.okta_sim: OktaOrg | None = None  # when Okta is simulated
+        self.slack_sim: SlackWorkspace | None = None  # when Slack is simulated
 
-    async def __aenter__(self) -> Runtime:
+    async def __aenter__(self) -> Self:
         try:
             await self._start_redis()
             await self._start_okta()

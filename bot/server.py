@@ -13,12 +13,12 @@ import signal
 import socket
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-GRACEFUL_S = 3.0  # for requests in flight when stopping; Slack's are acked in milliseconds
+GRACEFUL_S = 3  # for requests in flight when stopping; Slack's are acked in milliseconds
 
 
 class _Server(uvicorn.Server):
@@ -56,7 +56,7 @@ class BackgroundServer:
         self.url = f"http://{bound_host if ':' not in bound_host else f'[{bound_host}]'}:{bound_port}"
         self.port: int = bound_port
 
-    async def __aenter__(self) -> BackgroundServer:
+    async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
         return self
 

@@ -63,7 +63,8 @@ def load_private_key(pem_or_path: str) -> RSAPrivateKey:
         # cryptography's message can quote the input; the key material must not reach a log.
         raise ValueError("the Okta private key is not an unencrypted PEM private key") from None
     if not isinstance(key, RSAPrivateKey):
-        raise ValueError("the Okta private key must be an RSA key: client assertions are signed with RS256")
+        # a configuration error, reported as a ValueError like the others
+        raise ValueError("the Okta private key must be an RSA key: client assertions are signed with RS256")  # noqa: TRY004
     return key
 
 

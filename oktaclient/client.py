@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote as _quote_url
 from urllib.parse import urlsplit
 
@@ -20,7 +20,6 @@ from ._transport import Transport
 from .errors import REQUEST_ID_HEADER
 from .models import EventHook, Factor, FactorTransaction, Group, LogEvent, Outcome, User
 from .search import Expression
-
 
 _POLL_PATH = re.compile(r"/api/v1/users/[^/]+/factors/[^/]+/transactions/[^/]+")
 
@@ -129,7 +128,7 @@ class OktaClient:
     def __repr__(self) -> str:
         return f"OktaClient(org_url={self.org_url!r}, auth={self.auth!r})"
 
-    async def __aenter__(self) -> OktaClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

@@ -33,7 +33,7 @@ from policy.verbs import ALWAYS_ALLOWED_VERBS, GROUP_VERBS, Verb
 
 class Policy(Section):
     roles: dict[RoleName, RoleGrant]
-    verbs: dict[ConfigurableVerb, VerbRule] = {}
+    verbs: dict[ConfigurableVerb, VerbRule] = {}  # noqa: RUF012 - pydantic copies field defaults
     approvals: Approvals
     privileged_groups: tuple[NonEmpty, ...] = ()
     protected: Protected = Protected()

@@ -106,7 +106,7 @@ async def test_each_channel_has_its_own_digest(env: AlertsEnv) -> None:
     events = [log_event(ip=f"203.0.113.{i % 2}") for i in range(40)]
     await env.deliver(*events)
     by_ip = {"203.0.113.0": "#security-alerts", "203.0.113.1": "#helpdesk"}
-    router = lambda e: by_ip[e.client.ipAddress]  # noqa: E731
+    router = lambda e: by_ip[e.client.ipAddress]
     await env.drain(env.worker(router=router, digest=DIGEST))
     for channel in ("security-alerts", "helpdesk"):
         [digest] = _digests(env.ws.messages(channel))

@@ -80,7 +80,7 @@ async def test_approve_deny_and_cancel_racing_end_in_exactly_one_transition(repl
         )
         assert sum(r.ok for r in results) == 1 and sum(r.execute for r in results) <= 1
         final = await replicas[4].get(approval_id)
-        assert final and final.state is [r for r in results if r.ok][0].state
+        assert final and final.state is next(r for r in results if r.ok).state
 
 
 async def test_each_expiry_is_reported_exactly_once_among_sweepers_and_late_clicks(

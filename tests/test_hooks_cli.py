@@ -112,7 +112,7 @@ async def test_a_secret_the_endpoint_does_not_know_is_explained(
 
     # With the secret the bot runs with, registering again gives the same hook that secret.
     monkeypatch.setenv("OKTA_HOOK_SECRET", SECRET)
-    code, out, err = await hooks("register", "--url", endpoint)
+    code, _, err = await hooks("register", "--url", endpoint)
     assert code == 0, err
     [again] = await okta.list_event_hooks()
     assert again.id == hook.id and (again.status, again.verificationStatus) == ("ACTIVE", "VERIFIED")

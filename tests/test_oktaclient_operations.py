@@ -199,9 +199,11 @@ def big_org() -> OktaOrg:
 
 @pytest.fixture
 async def big_okta(big_org: OktaOrg) -> AsyncIterator[OktaClient]:
-    async with BackgroundServer(create_app(big_org)) as server:
-        async with OktaClient.from_api_token(server.url, "big-org-token") as client:
-            yield client
+    async with (
+        BackgroundServer(create_app(big_org)) as server,
+        OktaClient.from_api_token(server.url, "big-org-token") as client,
+    ):
+        yield client
 
 
 async def test_search_users_follows_next_links_over_520_users(big_org: OktaOrg, big_okta: OktaClient) -> None:

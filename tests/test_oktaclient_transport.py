@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from bot.server import BackgroundServer
-
 from oktaclient import (
     ApiTokenAuth,
     OktaAuthError,

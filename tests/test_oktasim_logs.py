@@ -9,6 +9,7 @@ import pytest
 
 from oktasim import OktaOrg
 
+
 def _ago(org: OktaOrg, minutes: int) -> str:
     return (org.clock.now() - timedelta(minutes=minutes)).isoformat()
 

@@ -45,7 +45,7 @@ EXTRA_OPERATIONS = [("GET", "/api/v1/groups/{groupId}", "getGroup")]
 
 def _listed_operations() -> list[tuple[str, str, str]]:
     """(METHOD, path template, operationId) for each row of OPERATIONS.md."""
-    rows = re.findall(r"^\| (GET|POST|PUT|DELETE) \| (\S+) \| (\w+) \|", (SPEC_DIR / "OPERATIONS.md").read_text(), re.M)
+    rows = re.findall(r"^\| (GET|POST|PUT|DELETE) \| (\S+) \| (\w+) \|", (SPEC_DIR / "OPERATIONS.md").read_text(), re.MULTILINE)
     assert rows, "OPERATIONS.md lists no operations"
     return rows
 

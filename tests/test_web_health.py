@@ -11,7 +11,7 @@ from bot.server import BackgroundServer
 from bot.web import create_web_app
 from oktaclient import OktaClient
 from oktasim import OktaOrg
-from tests.chatops_support import ChatOps, HOOK_SECRET
+from tests.chatops_support import HOOK_SECRET, ChatOps
 
 
 async def _get(chatops: ChatOps, okta: OktaClient, redis: aioredis.Redis, path: str) -> httpx.Response:
