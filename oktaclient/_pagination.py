@@ -7,6 +7,7 @@ empty last one included.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -36,8 +37,14 @@ class Page(Generic[M]):
         return values[0] if values else None
 
 
+@functools.cache
+def _list_of(model: type[M]) -> TypeAdapter[list[M]]:
+    # built once per model: building one costs more than validating a page with it
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
 def page_from_response(response: httpx.Response, model: type[M]) -> Page[M]:
-    items = TypeAdapter(list[model]).validate_python(response.json())  # type: ignore[valid-type]
+    items = _list_of(model).validate_python(response.json())
     next_link = response.links.get("next")
     return Page(items=items, next_url=next_link.get("url") if next_link else None)
 
