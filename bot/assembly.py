@@ -65,5 +65,5 @@ def assemble(
         approvals=approvals,
     )
     after_ack = AfterAck()
-    bolt = build_bolt_app(slack, signing_secret, handlers, after_ack)
+    bolt = build_bolt_app(slack, signing_secret, handlers, after_ack, redis)
     return Bot(bolt=bolt, services=services, handlers=handlers, after_ack=after_ack)

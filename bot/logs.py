@@ -37,21 +37,34 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("okc_request_id", default=None)
 # Loggers that uvicorn configures with handlers of its own; they are sent to the root logger instead.
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
+# Every pattern is linear in its input: each starts at a literal or at the start of a run of token
+# characters (a lookbehind, not \b, which also matches inside runs such as "-eyJ-eyJ..."), and no
+# two unbounded quantifiers can trade characters. A pattern that scans a run and then fails at every
+# position of it would make one long hostile line cost seconds (issue 13; tests/test_logs.py).
+_TOKEN_CHAR = r"[A-Za-z0-9_-]"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Slack bot, user, refresh... tokens and app-level tokens
-    (re.compile(r"\bxox[a-z]-[0-9A-Za-z-]+"), REDACTED),
-    (re.compile(r"\bxapp-[0-9A-Za-z-]+"), REDACTED),
+    (re.compile(rf"(?<!{_TOKEN_CHAR})xox[a-z]-[0-9A-Za-z-]+"), REDACTED),
+    (re.compile(rf"(?<!{_TOKEN_CHAR})xapp-[0-9A-Za-z-]+"), REDACTED),
     # Authorization header values, Okta's SSWS API tokens and OAuth access tokens
     (re.compile(r"\b(SSWS|Bearer)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE), rf"\1 {REDACTED}"),
-    # PEM private keys (OKTA_PRIVATE_KEY given as text)
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL), REDACTED),
+    # PEM private keys (OKTA_PRIVATE_KEY given as text); without its END line, to the end of the text
+    (
+        re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----.*?(?:-----END [A-Z ]{0,40}PRIVATE KEY-----|\Z)", re.DOTALL),
+        REDACTED,
+    ),
     # JWTs anywhere (client assertions, access and id tokens); the signature may be empty (alg none)
-    (re.compile(r"\beyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"), REDACTED),
+    (re.compile(rf"(?<!{_TOKEN_CHAR})eyJ{_TOKEN_CHAR}*\.eyJ{_TOKEN_CHAR}*\.{_TOKEN_CHAR}*"), REDACTED),
     # Okta one-time links: password reset and activation (the last path segment is the credential)
     (re.compile(r"(/(?:reset_password|signin/reset-password|welcome|tokens)/)[^\s/'\"<>?#]+"), rf"\1{REDACTED}"),
-    # any *token= parameter, in a URL or in key=value text
-    (re.compile(r"([\w.-]*token=)[^&\s'\"<>,;]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    # any *token= parameter, in a URL or in key=value text (the name before "token" is kept as it is)
+    (re.compile(r"(token=)[^&\s'\"<>,;]+", re.IGNORECASE), rf"\1{REDACTED}"),
 )
+# Log text is bounded before it is matched and written: a request can put any amount of text into a
+# message (a path, a header), and a log line is no place for more than this.
+MAX_TEXT = 8192
+MAX_TRACEBACK = 32768
+_MARGIN = 1024  # longer than any secret the patterns or register_secret know
 
 _registered: set[str] = set()
 _registered_pattern: re.Pattern[str] | None = None
@@ -76,13 +89,19 @@ def register_settings_secrets(settings: BaseModel) -> None:
             register_secret(value.get_secret_value())
 
 
-def redact(text: str) -> str:
-    """`text` with every known kind of secret replaced by [REDACTED]."""
+def redact(text: str, limit: int = MAX_TEXT) -> str:
+    """`text` with every known kind of secret replaced by [REDACTED], cut to about `limit` characters.
+
+    Only the first `limit` characters and a margin are matched, so the work is bounded whatever
+    the input; the margin lets a secret that straddles the cut be recognised whole before the cut."""
+    head = text[: limit + _MARGIN]
     if _registered_pattern is not None:
-        text = _registered_pattern.sub(REDACTED, text)
+        head = _registered_pattern.sub(REDACTED, head)
     for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+        head = pattern.sub(replacement, head)
+    if len(text) <= limit and len(head) <= limit:
+        return head
+    return f"{head[:limit]}… [cut: {len(text)} characters in all]"
 
 
 def _redact_value(value: Any) -> Any:
@@ -121,9 +140,9 @@ class RedactingFilter(logging.Filter):
         # exc_text is what formatters print; the traceback objects could still be rendered anew.
         record.exc_info = None
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = redact(record.exc_text, MAX_TRACEBACK)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = redact(record.stack_info, MAX_TRACEBACK)
         for key, value in extra_fields(record).items():
             setattr(record, key, _redact_value(value))  # a copy: the caller's dicts stay untouched
         return True

@@ -6,9 +6,9 @@ between that dict and the rest of the bot. Slack adds fields over time, so unkno
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class _SlackModel(BaseModel):
@@ -109,3 +109,31 @@ class ViewClosed(_SlackModel):
     type: Literal["view_closed"]
     user: SlackUserRef
     view: View
+
+
+# Approval request ids are 16 URL-safe characters (approvals/store.py); any id-like value is read,
+# and one that names no request is answered as such.
+ApprovalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+ChannelId = Annotated[str, StringConstraints(pattern=r"^[CDG][A-Z0-9]{1,31}$")]
+
+
+class ApprovalButton(BaseModel):
+    """The value of an Approve, Deny or Cancel button: the request's id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: ApprovalId
+
+    @classmethod
+    def of(cls, payload: BlockActions) -> ApprovalButton:
+        """Raises ValidationError for any other value (a forged or outdated button)."""
+        return cls(id=payload.actions[0].chosen or "")
+
+
+class DenyMetadata(BaseModel):
+    """The deny form's private_metadata: which request, and the channel to answer in."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: ApprovalId
+    channel: ChannelId | None = None

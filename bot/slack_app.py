@@ -3,11 +3,15 @@
 Every listener acks first (Slack's 3-second limit), hands its Okta and Redis work to
 `AfterAck` and returns, and Bolt answers Slack as it returns (`process_before_response=True`).
 Parse errors and help need nothing slow, so they are the ack itself.
+
+Requests reach Bolt already verified (bot/web.py) and pass `ReplayGuard` first, so each delivery
+is acted on once. Every payload and button value is read into a typed model; one that does not
+read (a forged or outdated button) is answered "no longer valid", and no listener failure ever
+becomes a 5xx that Slack would show as an error (`_on_error`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -16,14 +20,18 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.after_ack import AfterAck
 from bot.home_listeners import register_home
 from bot.metrics import COMMAND_SECONDS
-from bot.payloads import BlockActions, SlashCommand, ViewClosed, ViewSubmission
+from bot.payloads import Action, ApprovalButton, BlockActions, DenyMetadata, SlashCommand, ViewClosed, ViewSubmission
+from bot.replay_guard import ReplayGuard
 from bot.slack_port import EphemeralResponder, ResponseUrlResponder
 from commands.approval_flow import (
     APPROVE_ACTION,
@@ -38,7 +46,7 @@ from commands.approval_flow import (
 )
 from commands.cards import ACTION_PREFIX, CARD_BLOCK_PREFIX
 from commands.context import Invocation
-from commands.grammar import Command, Login, OktaUserId, ParseError, lookup_verb, parse
+from commands.grammar import Command, Login, OktaUserId, ParseError, parse
 from commands.helpdesk import Helpdesk, is_self_service
 from commands.ports import Reply, Responder
 from commands.slacktext import escape
@@ -46,6 +54,11 @@ from commands.verbs import help_text
 from policy import Verb
 
 log = logging.getLogger(__name__)
+
+STALE_BUTTON = ":warning: This button is no longer valid; nothing was done. Run the command instead (`/okta help`)."
+# what a user card's or an alert's button value may be: one token, a login or an Okta id
+_BUTTON_VALUE = re.compile(r"[^\s\"“”<>]{1,255}")
+_BUTTON_VERB = re.compile(re.escape(ACTION_PREFIX) + r"[a-z-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -55,12 +68,40 @@ class Handlers:
 
 
 def build_bolt_app(
-    client: AsyncWebClient, signing_secret: str, handlers: Handlers, after_ack: AfterAck, *, command: str = "/okta"
+    client: AsyncWebClient,
+    signing_secret: str,
+    handlers: Handlers,
+    after_ack: AfterAck,
+    redis: Redis,
+    *,
+    command: str = "/okta",
 ) -> AsyncApp:
-    app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
+    # Bolt's own signature check parses the body first and logs the bodies it refuses: the check
+    # is made before Bolt instead, on the bounded raw body (bot/web.py). Socket Mode needs none.
+    app = AsyncApp(
+        client=client, signing_secret=signing_secret, process_before_response=True, request_verification_enabled=False
+    )
+    app.middleware(ReplayGuard(redis))
 
     def then(respond: Responder, work: Awaitable[None], *, replace: bool = False, bounded: bool = True) -> None:
         after_ack.start(_reporting(respond, work, replace=replace), bounded=bounded)
+
+    @app.error
+    async def _on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> BoltResponse:
+        """A listener that failed: Slack gets its 200 all the same (a 5xx shows the person an error
+        with no explanation), the person gets a reason, the log gets one line."""
+        if isinstance(error, ValueError):  # pydantic's ValidationError and JSON errors included
+            log.warning("unreadable Slack payload (%s): %s", body.get("type") or "command", type(error).__name__)
+            text = STALE_BUTTON
+        else:
+            ref = secrets.token_hex(4)
+            log.error("listener failed (ref %s)", ref, exc_info=error)
+            text = f":warning: Something went wrong on our side; nothing was done (ref `{ref}`)."
+        if body.get("command"):
+            return BoltResponse(status=200, body=text)  # the ack itself answers a slash command
+        if respond is not None:
+            after_ack.start(_quietly(respond(text=text, replace_original=False)), bounded=False)
+        return BoltResponse(status=200, body="")
 
     @app.command(command)
     async def on_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -90,12 +131,9 @@ def build_bolt_app(
         await ack()
         payload = BlockActions.model_validate(body)
         action = payload.actions[0]
-        verb = lookup_verb(action.action_id.removeprefix(ACTION_PREFIX))
-        value = action.chosen or ""
-        if verb is None or not value:
-            await respond(text="That button no longer works; run the command instead.", replace_original=False)
-            return
-        target = Login(login=value) if "@" in value else OktaUserId(id=value)
+        clicked = _user_button(action)
+        if clicked is None:
+            raise ValueError("not a user button")  # answered by _on_error
         inv = Invocation(
             user_id=payload.user.id,
             respond=ResponseUrlResponder(respond),
@@ -104,14 +142,14 @@ def build_bolt_app(
             source="button",
             on_card=(action.block_id or "").startswith(CARD_BLOCK_PREFIX),
         )
-        then(inv.respond, _timed(verb, handlers.helpdesk.run(inv, Command(verb=verb, target=target))))
+        then(inv.respond, _timed(clicked.verb, handlers.helpdesk.run(inv, clicked)))
 
     @app.action(APPROVE_ACTION)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         payload = BlockActions.model_validate(body)
         inv = _button_invocation(payload, respond)
-        then(inv.respond, handlers.approvals.approve(inv, payload.actions[0].chosen or ""))
+        then(inv.respond, handlers.approvals.approve(inv, ApprovalButton.of(payload).id))
 
     @app.action(DENY_ACTION)
     async def on_deny(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -119,16 +157,16 @@ def build_bolt_app(
         payload = BlockActions.model_validate(body)
         inv = _button_invocation(payload, respond)
         # not queued behind other work: the form must open while Slack's trigger (3 s) is still valid
-        then(inv.respond, handlers.approvals.ask_deny_reason(inv, payload.actions[0].chosen or ""), bounded=False)
+        then(inv.respond, handlers.approvals.ask_deny_reason(inv, ApprovalButton.of(payload).id), bounded=False)
 
     @app.view(DENY_VIEW)
     async def on_deny_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         payload = ViewSubmission.model_validate(body)
-        metadata = json.loads(payload.view.private_metadata or "{}")
-        inv = _form_invocation(client, payload.user.id, metadata.get("channel"))
+        metadata = DenyMetadata.model_validate_json(payload.view.private_metadata)
+        inv = _form_invocation(client, payload.user.id, metadata.channel)
         reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
-        then(inv.respond, handlers.approvals.deny(inv, metadata.get("id", ""), reason))
+        then(inv.respond, handlers.approvals.deny(inv, metadata.id, reason))
 
     @app.action(CANCEL_ACTION)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -136,7 +174,7 @@ def build_bolt_app(
         payload = BlockActions.model_validate(body)
         inv = _button_invocation(payload, respond)
         # the button is `/okta cancel <id>` in one click: the same role check, audit and answers
-        cancel = Command(verb=Verb.CANCEL, request_id=payload.actions[0].chosen or "")
+        cancel = Command(verb=Verb.CANCEL, request_id=ApprovalButton.of(payload).id)
         then(inv.respond, handlers.helpdesk.run(inv, cancel))
 
     @app.view(REQUEST_VIEW)
@@ -158,6 +196,25 @@ def build_bolt_app(
 
     register_home(app, handlers.helpdesk.self_service, after_ack)
     return app
+
+
+def _user_button(action: Action) -> Command | None:
+    """The command a user card's or an alert's button stands for, `/okta <verb> <user>` with the user
+    an Okta id or a login; None for any other value or verb (a forged or outdated button)."""
+    value = action.chosen or ""
+    if not (_BUTTON_VERB.fullmatch(action.action_id) and _BUTTON_VALUE.fullmatch(value)):
+        return None
+    clicked = parse(f"{action.action_id.removeprefix(ACTION_PREFIX)} {value}")
+    if isinstance(clicked, ParseError) or clicked.group is not None:
+        return None
+    return clicked if isinstance(clicked.target, Login | OktaUserId) else None
+
+
+async def _quietly(work: Awaitable[Any]) -> None:
+    try:
+        await work
+    except Exception:  # noqa: BLE001 - telling the person is a courtesy; the log has the failure
+        log.warning("could not tell the person their button was invalid", exc_info=True)
 
 
 def _button_invocation(payload: BlockActions, respond: AsyncRespond) -> Invocation:

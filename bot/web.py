@@ -1,27 +1,41 @@
-"""The bot's HTTP surface: one Starlette app with Slack's endpoint, Okta's hook endpoint and health."""
+"""The bot's HTTP surface: one Starlette app with Slack's endpoint, Okta's hook endpoint and health.
+
+Every request first meets `RequestLimits` (URL and body size); Slack's POSTs then meet the signature
+check of `_SlackEvents` before Bolt parses a byte of them.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable
 
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alerts.receiver import HookConfig, hook_routes
+from bot.http_limits import RequestLimits, read_body, refuse, replay
 from bot.logs import bind_request_id
 from bot.metrics import ACK_SECONDS, metrics_route
 from oktaclient import OktaClient
 
+log = logging.getLogger(__name__)
+
 SLACK_EVENTS_PATH = "/slack/events"
 READY_TIMEOUT_S = 2.0  # a load balancer's probe should not hang on a slow dependency
+# Slack documents no maximum; a block_actions payload carries the whole message it came from (up to
+# 50 blocks of 3,000 characters, URL-encoded JSON), which stays well under this.
+SLACK_BODY_LIMIT = 1 << 20
+HOOK_BODY_LIMIT = 1 << 20
 
 
 def create_web_app(
@@ -29,10 +43,11 @@ def create_web_app(
     redis: Redis,
     bolt: AsyncApp,
     hook_secret: str,
+    signing_secret: str,
     okta: OktaClient | None = None,
     extra_routes: list[BaseRoute] | None = None,
 ) -> ASGIApp:
-    slack = _SlackEvents(bolt)
+    slack = _SlackEvents(bolt, signing_secret)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -48,11 +63,12 @@ def create_web_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route(SLACK_EVENTS_PATH, slack, methods=["POST"]),  # for the 405 to other methods
-        *hook_routes(HookConfig(secret=SecretStr(hook_secret)), redis),
+        *hook_routes(HookConfig(secret=SecretStr(hook_secret), max_body_bytes=HOOK_BODY_LIMIT), redis),
         metrics_route(),
         *(extra_routes or []),
     ]
-    return _SlackFirst(slack, Starlette(routes=routes))
+    limits = {SLACK_EVENTS_PATH: SLACK_BODY_LIMIT, "/okta/hooks": HOOK_BODY_LIMIT}
+    return RequestLimits(_SlackFirst(slack, Starlette(routes=routes)), limits)
 
 
 class _SlackFirst:
@@ -71,16 +87,59 @@ class _SlackFirst:
 
 
 class _SlackEvents:
-    """Slack's requests, straight into Bolt's ASGI adapter: no Starlette Request to build per ack
-    (bench/bench_ack.py)."""
+    """Slack's requests: signature and timestamp verified on the raw body (slack_sdk's verifier),
+    then straight into Bolt's ASGI adapter, with no Starlette Request built per ack
+    (bench/bench_ack.py).
 
-    def __init__(self, bolt: AsyncApp) -> None:
+    Bolt would parse the body before its own verification and log the body of a request that fails
+    it, so the check is made here and Bolt's own is off (bot/slack_app.py). A refused request gets a
+    401 and one WARNING line without its body; a signed request that Bolt cannot read gets a 400.
+    """
+
+    def __init__(self, bolt: AsyncApp, signing_secret: str) -> None:
         self._bolt = AsyncSlackRequestHandler(bolt, path=SLACK_EVENTS_PATH)
+        # empty: every request is refused (fail closed); `check` and the settings say why
+        self._verifier = SignatureVerifier(signing_secret) if signing_secret.strip() else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await read_body(receive, SLACK_BODY_LIMIT)  # RequestLimits has bounded it already
+        if body is None:
+            await refuse(send, 413, f"body larger than {SLACK_BODY_LIMIT} bytes", scope["path"])
+            return
+        problem = self._unverified(scope, body)
+        if problem is not None:
+            await refuse(send, 401, f"invalid request ({problem})", scope["path"])
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
         # the id follows the command into its handler task (context variables are inherited) and Okta calls
         with bind_request_id(), ACK_SECONDS.time():
-            await self._bolt(scope, receive, send)  # type: ignore[arg-type]  # Bolt types a narrower scope dict
+            try:
+                await self._bolt(scope, replay(body, receive), tracked)  # type: ignore[arg-type]  # Bolt types a narrower scope
+            except Exception as exc:  # noqa: BLE001 - a signed body Bolt cannot read (Slack never sends one)
+                log.warning("signed Slack request not readable: %s", type(exc).__name__)
+                if not started:
+                    await refuse(send, 400, "unreadable request", scope["path"])
+
+    def _unverified(self, scope: Scope, body: bytes) -> str | None:
+        """Why the request is not Slack's, or None when its signature and timestamp hold."""
+        if self._verifier is None:
+            return "no signing secret configured"
+        headers = dict(scope["headers"])
+        timestamp = headers.get(b"x-slack-request-timestamp", b"").decode("latin-1")
+        signature = headers.get(b"x-slack-signature", b"").decode("latin-1")
+        if not signature or not (timestamp.isdigit() and len(timestamp) <= 12):
+            return "no signature"
+        if abs(time.time() - int(timestamp)) > 300:  # Slack's 5 minutes
+            return "stale timestamp"
+        if not self._verifier.is_valid(body, timestamp, signature):
+            return "bad signature"
+        return None
 
 
 async def _check(probe: Awaitable[object]) -> str:

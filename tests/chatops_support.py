@@ -68,6 +68,6 @@ async def run_chatops(
         signing_secret=ws.signing_secret,
         org_url=okta.org_url,
     )
-    app = create_web_app(redis=redis, bolt=bot.bolt, hook_secret=HOOK_SECRET)
+    app = create_web_app(redis=redis, bolt=bot.bolt, hook_secret=HOOK_SECRET, signing_secret=ws.signing_secret)
     async with BackgroundServer(app) as server:
         yield ChatOps(bot=bot, server=server, ws=ws, org=org, redis=redis)

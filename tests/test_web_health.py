@@ -15,7 +15,9 @@ from tests.chatops_support import HOOK_SECRET, ChatOps
 
 
 async def _get(chatops: ChatOps, okta: OktaClient, redis: aioredis.Redis, path: str) -> httpx.Response:
-    app = create_web_app(redis=redis, bolt=chatops.bot.bolt, hook_secret=HOOK_SECRET, okta=okta)
+    app = create_web_app(
+        redis=redis, bolt=chatops.bot.bolt, hook_secret=HOOK_SECRET, signing_secret=chatops.ws.signing_secret, okta=okta
+    )
     async with BackgroundServer(app) as server, httpx.AsyncClient(base_url=server.url) as http:
         return await http.get(path)
 
