@@ -41,6 +41,7 @@ class Refusal(StrEnum):
     SELF_APPROVAL = "self_approval"
     ALREADY_APPROVED_BY_YOU = "already_approved_by_you"
     NOT_REQUESTER = "not_requester"  # cancel by someone else
+    TARGET_DECISION = "target_decision"  # approve/deny by the person the request is about
     NOT_EXECUTING = "not_executing"  # finish/reconcile on a request that is not EXECUTING
     NOT_EXECUTOR = "not_executor"  # finish with a stale or wrong fencing token
 

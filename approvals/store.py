@@ -46,6 +46,7 @@ EXECUTING_KEY = "okc:approvals:executing"
 SWEEPER = "system:sweeper"  # audit actor of expiries found by the sweeper
 EXECUTOR = "system:executor"  # audit actor of a finish() on a request that never started executing
 RECONCILER = "system:reconcile"
+POLICY = "system:policy"  # audit actor of a request failed because it no longer passes the policy
 
 _SCRIPTS = ("create", "attach", "approve", "close_pending", "finish", "expire")
 
@@ -168,20 +169,39 @@ class ApprovalStore:
         """Remember the Slack approval message; False if the request does not exist."""
         return bool(await self._call("attach", _now(None), "", approval_id, channel=channel, ts=ts))
 
-    async def approve(self, approval_id: str, approver: str, *, now: float | None = None) -> TransitionResult:
-        """Count one approval. The call that brings the N-th gets execute=True and the fencing token."""
+    async def approve(
+        self, approval_id: str, approver: str, *, approver_okta_id: str | None = None, now: float | None = None
+    ) -> TransitionResult:
+        """Count one approval. The call that brings the N-th gets execute=True and the fencing token.
+        `approver_okta_id`: the approver's Okta user id; the request's target may not approve it."""
         return _result(
-            await self._call("approve", _now(now), approver, approval_id, op="approve", token=secrets.token_urlsafe(16))
+            await self._call(
+                "approve", _now(now), approver, approval_id,
+                op="approve", token=secrets.token_urlsafe(16), actor_okta_id=approver_okta_id,
+            )
         )
 
     async def deny(
-        self, approval_id: str, approver: str, reason: str = "", *, now: float | None = None
+        self, approval_id: str, approver: str, reason: str = "", *, approver_okta_id: str | None = None,
+        now: float | None = None,
     ) -> TransitionResult:
+        """PENDING -> DENIED; like approve, never by the request's target."""
         return _result(
             await self._call(
                 "close_pending", _now(now), approver, approval_id,
                 op="deny", state=ApprovalState.DENIED, outcome="denied", detail=reason,
-                fields=["closed_by", approver, "outcome_detail", reason],
+                fields=["closed_by", approver, "outcome_detail", reason], actor_okta_id=approver_okta_id,
+            )
+        )
+
+    async def fail_pending(self, approval_id: str, reason: str, *, now: float | None = None) -> TransitionResult:
+        """PENDING -> FAILED: the request no longer passes the policy (checked again at each
+        approval from fresh Okta state), so it can never run."""
+        return _result(
+            await self._call(
+                "close_pending", _now(now), POLICY, approval_id,
+                op="fail", state=ApprovalState.FAILED, outcome="failed", detail=reason,
+                fields=["closed_by", POLICY, "outcome_detail", reason],
             )
         )
 

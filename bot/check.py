@@ -53,7 +53,7 @@ def register(sub: Any) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     try:
-        settings = load_settings(**({"policy_file": args.policy} if args.policy else {}))
+        settings = load_settings(serving=True, **({"policy_file": args.policy} if args.policy else {}))
     except SettingsError as exc:
         _show(Result("settings", False, "invalid; nothing else was checked", tuple(exc.problems)))
         return 1
@@ -87,7 +87,9 @@ async def _policy(settings: Settings) -> Result:
         policy = load_policy(settings.policy_file)
     except PolicyError as exc:
         return Result("policy", False, f"{exc.source}: {len(exc.problems)} problem(s)", tuple(exc.problems))
-    return Result("policy", True, f"{settings.policy_file} is valid ({len(policy.roles)} roles)")
+    # which membership changes always need approval, and why: the derived groups are easy to overlook
+    privileged = tuple(f"privileged group {group!r}: {'; '.join(why)}" for group, why in policy.privileged.items())
+    return Result("policy", True, f"{settings.policy_file} is valid ({len(policy.roles)} roles)", privileged)
 
 
 async def _redis(settings: Settings) -> Result:

@@ -26,6 +26,7 @@ from alerts import stages
 from approvals.models import ApprovalState
 from audit import AuditRecord
 from oktaclient import OktaClient
+from policy import Verb
 
 REGISTRY = CollectorRegistry()
 
@@ -111,11 +112,22 @@ OKTA_RATE_LIMITS = _OktaRateLimits()
 REGISTRY.register(OKTA_RATE_LIMITS)
 
 
+# Label values come from closed sets: a record's verb can be whatever word someone typed (an invalid
+# command is audited as typed), and each new value would be a new series kept for ever.
+VERB_LABELS = frozenset(verb.value for verb in Verb) | {"approve", "deny"}
+OUTCOME_LABELS = frozenset(
+    {"succeeded", "failed", "refused", "requested", "unresolved", "unchanged", "invalid", "approved", "denied",
+     "cancelled", "expired", "executing"}
+)
+
+
 class PrometheusObserver:
     """The handlers' observer (commands.recording.Observer): every audited command, every approval state."""
 
     def command(self, record: AuditRecord) -> None:
-        COMMANDS.labels(verb=record.verb, outcome=record.outcome).inc()
+        verb = record.verb if record.verb in VERB_LABELS else "unknown"
+        outcome = record.outcome if record.outcome in OUTCOME_LABELS else "other"
+        COMMANDS.labels(verb=verb, outcome=outcome).inc()
 
     def approval(self, state: str) -> None:
         APPROVAL_TRANSITIONS.labels(state=state).inc()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import socket
 import sys
 from contextlib import AsyncExitStack
@@ -20,6 +21,8 @@ from starlette.routing import BaseRoute, Mount
 
 from bot.server import BackgroundServer, stop_signals
 from bot.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
 
 EXAMPLE_POLICY = Path(__file__).resolve().parents[1] / "policy" / "example.yaml"
 SHUTDOWN_GRACE_S = 6.0  # with the server's own 3 s, within `docker stop`'s 10 s
@@ -39,7 +42,7 @@ def policy_path(settings: Settings) -> Path:
 
 async def run(args: argparse.Namespace) -> int:
     stop = stop_signals()  # a SIGTERM during start-up also stops cleanly
-    settings = load_settings()  # first, so a bad configuration is reported before anything starts
+    settings = load_settings(serving=True)  # first, so a bad configuration is reported before anything starts
     from bot.logs import configure_logging, register_secret, register_settings_secrets
     from policy import PolicyError, load_policy
 
@@ -124,7 +127,9 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def _console(runtime: Any) -> list[BaseRoute]:
-    if runtime.slack_sim is None:
+    # Only in the sandbox proper: the console has no login, and next to a real Okta org its API
+    # would run admin actions for anyone who can reach the port.
+    if runtime.slack_sim is None or runtime.okta_sim is None:
         return []
     # No Slack: the console stands in for it and reaches the bot over the same signed HTTP.
     from console import create_console_app
@@ -141,11 +146,19 @@ def _banner(settings: Settings, runtime: Any, server: BackgroundServer, *, conso
         f"  Redis:   {runtime.parts.redis}",
         f"  Policy:  {policy_path(settings)}",
     ]
+    if settings.partial_sandbox:
+        lines.append("  WARNING: partial sandbox (ALLOW_PARTIAL_SANDBOX=true), with no console: never in production")
     if console:
         lines.append(f"  Console: {server.url}/  (stands in for Slack: pick who you are, type /okta ...)")
     # last, so that whoever waits for this line has read the whole banner
     lines.append(f"okta-chatops {mode} listening on {server.url}")
     print("\n".join(lines), flush=True)
+    if settings.partial_sandbox:
+        simulated = "Slack" if settings.okta_configured else "Okta"
+        log.warning(
+            "PARTIAL SANDBOX (ALLOW_PARTIAL_SANDBOX=true): %s is simulated next to a real %s; no console. "
+            "Never run this in production.", simulated, "Okta" if simulated == "Slack" else "Slack",
+        )
 
 
 async def _register_sandbox_hook(runtime: Any, policy: Any, url: str) -> None:

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     policy_file: Path | None = None
     data_dir: Path = Path("data")
+    # Real Okta with a simulated Slack, or the other way round, only when asked for by name: a
+    # deployment missing half its settings must not quietly run half of itself against stand-ins.
+    allow_partial_sandbox: bool = False
     # A log line per HTTP request: off by default, since under a burst of commands writing them
     # costs about a third of what acking does (bench/bench_ack.py); commands are in the audit trail.
     log_access: bool = False
@@ -111,6 +114,11 @@ class Settings(BaseSettings):
     def okta_configured(self) -> bool:
         return self.okta_org_url is not None
 
+    @property
+    def partial_sandbox(self) -> bool:
+        """One of Slack and Okta real, the other simulated (only with ALLOW_PARTIAL_SANDBOX)."""
+        return self.slack_configured != self.okta_configured
+
     def okta_private_key_pem(self) -> str | None:
         """The private key as PEM text, read from the file when the setting is a path."""
         if self.okta_private_key is None:
@@ -126,7 +134,7 @@ class Settings(BaseSettings):
         if self.slack_configured:
             if not self.slack_bot_token.get_secret_value().startswith("xoxb-"):  # type: ignore[union-attr]
                 problems.append("SLACK_BOT_TOKEN: must be a bot token (starts with xoxb-)")
-            if self.slack_signing_secret is None and not self.socket_mode:
+            if not _secret(self.slack_signing_secret) and not self.socket_mode:
                 problems.append("SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set (HTTP mode)")
             if self.socket_mode and not self.slack_app_token.get_secret_value().startswith("xapp-"):  # type: ignore[union-attr]
                 problems.append("SLACK_APP_TOKEN: must be an app-level token (starts with xapp-)")
@@ -155,6 +163,20 @@ class Settings(BaseSettings):
             problems.append(f"POLICY_FILE: no such file: {self.policy_file}")
         return problems
 
+    def serving_problems(self) -> list[str]:
+        """What stops the bot from serving with these settings, beyond `cross_field_problems`: half
+        a deployment configured (real Slack, no Okta settings, or the reverse) is an error unless
+        ALLOW_PARTIAL_SANDBOX says it is meant. The operator commands that need one part only
+        (`hooks`, `okta-sim`) do not ask this."""
+        if not self.partial_sandbox or self.allow_partial_sandbox:
+            return []
+        real, missing = ("Slack", "Okta") if self.slack_configured else ("Okta", "Slack")
+        hint = "OKTA_ORG_URL and its credentials" if missing == "Okta" else "SLACK_BOT_TOKEN and its secrets"
+        return [
+            f"{real} is configured but {missing} is not: set {hint}, or ALLOW_PARTIAL_SANDBOX=true to run "
+            f"against a simulated {missing} on purpose (never in production)"
+        ]
+
     def _private_key_problems(self) -> list[str]:
         try:
             pem = self.okta_private_key_pem()
@@ -169,6 +191,10 @@ class Settings(BaseSettings):
         return []
 
 
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value().strip() if value is not None else ""
+
+
 def _require_http_url(value: str) -> SplitResult:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -176,13 +202,14 @@ def _require_http_url(value: str) -> SplitResult:
     return parts
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read and check the settings; raise SettingsError listing every problem found."""
+def load_settings(*, serving: bool = False, **overrides: object) -> Settings:
+    """Read and check the settings; raise SettingsError listing every problem found. `serving`:
+    for running the bot (`serve`, `check`), so `serving_problems` count too."""
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError([_describe(err) for err in exc.errors()]) from None
-    problems = settings.cross_field_problems()
+    problems = settings.cross_field_problems() + (settings.serving_problems() if serving else [])
     if problems:
         raise SettingsError(problems)
     return settings

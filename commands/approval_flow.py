@@ -67,6 +67,7 @@ _REFUSALS = {
     Refusal.ALREADY_APPROVED_BY_YOU: "You have already approved this request; it needs another approver.",
     Refusal.EXPIRED: "This request expired before you clicked; the requester can ask again.",
     Refusal.NOT_REQUESTER: "Only the person who asked can cancel a request.",
+    Refusal.TARGET_DECISION: "This request is about your own Okta account, so you cannot decide it: another approver must.",
 }
 
 
@@ -122,7 +123,9 @@ class ApprovalFlow:
         """The request form was sent: post the request, if the requester may still ask for it."""
         identity = await self.s.identities.of(inv.user_id)
         # roles can change while a form is open, and another replica may run another policy
-        decision = self.s.policy.decide(draft.verb, identity.roles, group_name=draft.params.get("group_name"))
+        decision = self.s.policy.decide(
+            draft.verb, identity.roles, group_name=draft.params.get("group_name"), on_self=_is(identity, draft.target_id)
+        )
         if decision.approval is None:
             why = f"the policy no longer has you request `{draft.verb}` this way"
             await self._audit_refusal(inv, identity, draft.verb, draft.target, why)
@@ -191,8 +194,10 @@ class ApprovalFlow:
     # --- deciding -----------------------------------------------------------------------------------
 
     async def decider(self, inv: Invocation, approval_id: str, verb: str) -> tuple[Identity, ApprovalRequest] | None:
-        """The clicker and the request, when the clicker holds the request's approver role."""
-        identity = await self.s.identities.of(inv.user_id)
+        """The clicker and the request, when the clicker may decide it: they hold the request's
+        approver role now (read fresh from Okta, not from the identity cache) and the request is not
+        about their own account."""
+        identity = await self.s.identities.of(inv.user_id, fresh=True)
         request = await self.s.approvals.get(approval_id)
         if request is None:
             await inv.respond(Reply(text=_REFUSALS[Refusal.NOT_FOUND]))
@@ -203,12 +208,28 @@ class ApprovalFlow:
                 Reply(text=f":no_entry: Only holders of the *{escape(request.approver_role)}* role can decide this request.")
             )
             return None
+        if _is(identity, request.target_id):
+            await self._audit_refusal(inv, identity, verb, request.target, "the request is about them", approval_id)
+            await inv.respond(Reply(text=f":no_entry: {_REFUSALS[Refusal.TARGET_DECISION]}"))
+            return None
         return identity, request
 
     async def approve(self, inv: Invocation, approval_id: str) -> None:
-        if await self.decider(inv, approval_id, "approve") is None:
+        decided = await self.decider(inv, approval_id, "approve")
+        if decided is None:
             return
-        result = await self.s.approvals.approve(approval_id, inv.user_id)
+        identity, request = decided
+        if request.state == ApprovalState.PENDING:
+            try:
+                stale = await self._no_longer_allowed(request, approvers=False)
+            except OktaError as exc:
+                await inv.respond(Reply(text=f":x: {explain(exc, 'Checking the request against Okta')} Nothing changed."))
+                return
+            if stale is not None:
+                await self._stop(request, stale)
+                await inv.respond(Reply(text=f":no_entry: This request can no longer run: {stale}."))
+                return
+        result = await self.s.approvals.approve(approval_id, inv.user_id, approver_okta_id=_okta_id(identity))
         if not await self._settle(inv, result):
             return
         assert result.request is not None
@@ -216,6 +237,36 @@ class ApprovalFlow:
             assert result.executor is not None
             await self._execute(result.request, result.executor)
         else:  # one of several approvals: the requester hears how far it got
+            await self._tell_requester(result.request)
+
+    async def _no_longer_allowed(self, request: ApprovalRequest, *, approvers: bool) -> str | None:
+        """Why the request may no longer run, from Okta's state now (mrkdwn), or None.
+
+        The policy is asked again with fresh roles: the requester may still run the verb, the
+        target is not protected now; with `approvers`, each approver still holds the approver role.
+        """
+        verb = Verb(request.verb)
+        requester = await self.s.identities.of(request.requester, fresh=True)
+        on_self = _is(requester, request.target_id)
+        group = request.params.get("group_name")
+        if not self.s.policy.decide(verb, requester.roles, group_name=group, on_self=on_self).allowed:
+            return f"<@{request.requester}> may no longer run `{verb.value}`"
+        assert request.target_id is not None  # every request names its target
+        user = await self.s.okta.get_user(request.target_id)
+        groups = [g.profile.name async for g in self.s.okta.list_user_groups(user.id)]
+        if self.s.policy.is_protected(user.profile.login, groups):
+            return f"{describe(user)} is now a protected account"
+        for approver in request.approvals if approvers else ():
+            if request.approver_role not in (await self.s.identities.of(approver, fresh=True)).roles:
+                return f"<@{approver}> no longer holds the *{escape(request.approver_role)}* role"
+        return None
+
+    async def _stop(self, request: ApprovalRequest, why: str) -> None:
+        """End a pending request that can no longer run: FAILED, with the reason on its message."""
+        result = await self.s.approvals.fail_pending(request.id, why)
+        if result.ok and result.request is not None:
+            self.s.recorder.approval_transition(result.request.state)
+            await self._refresh(request.id)
             await self._tell_requester(result.request)
 
     async def ask_deny_reason(self, inv: Invocation, approval_id: str) -> None:
@@ -229,9 +280,11 @@ class ApprovalFlow:
             await inv.respond(Reply(text="Slack did not let me open the deny form in time; nothing changed. Click *Deny* again."))
 
     async def deny(self, inv: Invocation, approval_id: str, reason: str = "") -> None:
-        if await self.decider(inv, approval_id, "deny") is None:
+        decided = await self.decider(inv, approval_id, "deny")
+        if decided is None:
             return
-        result = await self.s.approvals.deny(approval_id, inv.user_id, reason)
+        identity, _ = decided
+        result = await self.s.approvals.deny(approval_id, inv.user_id, reason, approver_okta_id=_okta_id(identity))
         if await self._settle(inv, result):
             assert result.request is not None
             await self._tell_requester(result.request)
@@ -255,6 +308,12 @@ class ApprovalFlow:
         effect = EFFECTS[op.verb]
         label = _label(request)
         try:
+            # authorisation decided again right before the change, from Okta as it is now
+            stale = await self._no_longer_allowed(request, approvers=True)
+            if stale is not None:
+                finished = await self.s.approvals.finish(request.id, False, f"Not run: {stale}.", executor=executor)
+                await self._finished(request, finished)
+                return
             outcome = await perform(self.s.okta, op)
         except OktaError as exc:
             detail = explain(exc, f"{effect.working} {label}")
@@ -265,6 +324,9 @@ class ApprovalFlow:
             finished = await self.s.approvals.finish(
                 request.id, True, f"{label}: {effect.past}", outcome.request_id, executor=executor
             )
+        await self._finished(request, finished)
+
+    async def _finished(self, request: ApprovalRequest, finished: TransitionResult) -> None:
         if finished.ok:  # refused: a reconciliation took over (and showed and told) meanwhile
             assert finished.request is not None
             self.s.recorder.approval_transition(finished.request.state)
@@ -426,6 +488,8 @@ def _reason_form(
 def _status(request: ApprovalRequest) -> str:
     """Where the request stands, by whom and since when (mrkdwn): the message's status line and the DM's."""
     line = _STATE_LINES[request.state]
+    if request.state == ApprovalState.FAILED and request.started_at is None:  # stopped while pending
+        line = ":x: Stopped: it no longer passes the policy"
     match request.state:
         case ApprovalState.PENDING:
             line += f": {len(request.approved)} of {request.required_approvals}"
@@ -460,6 +524,15 @@ def _duration(seconds: int) -> str:
 def _operation(request: ApprovalRequest) -> Operation:
     assert request.target_id is not None
     return Operation(verb=Verb(request.verb), user_id=request.target_id, group_id=request.params.get("group_id"))
+
+
+def _is(identity: Identity, okta_user_id: str | None) -> bool:
+    """Whether `identity` is the Okta user `okta_user_id`."""
+    return identity.okta_user is not None and identity.okta_user.id == okta_user_id
+
+
+def _okta_id(identity: Identity) -> str | None:
+    return identity.okta_user.id if identity.okta_user else None
 
 
 def _refusal_text(result: TransitionResult) -> str:

@@ -46,9 +46,11 @@ class Identities:
         # usergroups.list is one more Slack call (and scope) per caller: made only if a role needs it
         self._grants_by_usergroup = any(grant.slack_usergroups for grant in policy.roles.values())
 
-    async def of(self, slack_user_id: str) -> Identity:
+    async def of(self, slack_user_id: str, *, fresh: bool = False) -> Identity:
+        """Who `slack_user_id` is; `fresh`: read now from Slack and Okta, not from the cache (for
+        decisions that must not rest on roles a minute old, such as approving)."""
         key = CACHE_PREFIX + slack_user_id
-        cached = await self._redis.get(key)
+        cached = None if fresh else await self._redis.get(key)
         if cached is not None:
             return Identity.model_validate_json(cached)
         identity = await self._resolve(slack_user_id)

@@ -30,7 +30,7 @@ from commands.recording import now
 from commands.slacktext import escape
 from oktaclient.errors import OktaError
 from oktaclient.models import FactorTransaction, User, UserStatus
-from policy import Verb
+from policy import Policy, Verb
 from policy.sections import SelfServiceRule
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,18 @@ def status_refusal(verb: Verb, user: User) -> Answer | None:
     )
 
 
+def _protected(user: User, groups: list[str], policy: Policy) -> Answer | None:
+    """Protected accounts are changed by nobody from Slack, their owners included: a stolen Slack
+    session must not be able to reset an admin's password."""
+    if not policy.is_protected(user.profile.login, groups):
+        return None
+    return Answer(
+        "protected account",
+        ":no_entry: Your account is protected: it cannot be unlocked or reset from Slack. "
+        "Ask your Okta administrators.",
+    )
+
+
 def _not_enabled(verb: Verb, rule: SelfServiceRule | None) -> Answer | None:
     if rule is not None:
         return None
@@ -158,7 +170,8 @@ class SelfService:
             return
         assert identity.okta_user is not None and rule is not None  # who_refusal and _not_enabled saw to it
         user = await self.s.okta.get_user(identity.okta_user.id)  # the cached identity may be stale
-        refusal = status_refusal(verb, user)
+        groups = [g.profile.name async for g in self.s.okta.list_user_groups(user.id)]
+        refusal = _protected(user, groups, self.s.policy) or status_refusal(verb, user)
         if refusal is not None:
             await self._finish(inv, identity, verb, "refused", refusal)
             return

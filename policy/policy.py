@@ -51,8 +51,22 @@ class Policy(Section):
     # Group names and logins are compared case-insensitively where that errs on the safe side:
     # protection and privilege. Role grants compare Okta group names exactly (see docs/policy.md).
     @cached_property
+    def privileged(self) -> dict[str, tuple[str, ...]]:
+        """Every privileged Okta group (as the policy spells it) with why it is: listed in
+        `privileged_groups`, or granting a role. A group that grants a role is privileged whether
+        or not it is listed, or a helpdesk agent could add a friend to the approvers' group and
+        have them approve the agent's next request (the two-person rule, undone in two clicks)."""
+        reasons: dict[str, list[str]] = {}
+        for group in self.privileged_groups:
+            reasons.setdefault(group, []).append("listed in privileged_groups")
+        for role, grant in self.roles.items():
+            for group in grant.okta_groups:
+                reasons.setdefault(group, []).append(f"grants the role '{role}'")
+        return {group: tuple(why) for group, why in reasons.items()}
+
+    @cached_property
     def _privileged(self) -> frozenset[str]:
-        return frozenset(g.casefold() for g in self.privileged_groups)
+        return frozenset(g.casefold() for g in self.privileged)
 
     @cached_property
     def _protected_groups(self) -> frozenset[str]:
@@ -66,11 +80,15 @@ class Policy(Section):
         """Every role the caller holds through any of its grants."""
         return frozenset(name for name, grant in self.roles.items() if _grants(grant, caller))
 
-    def decide(self, verb: Verb | str, roles: Iterable[str], *, group_name: str | None = None) -> Decision:
+    def decide(
+        self, verb: Verb | str, roles: Iterable[str], *, group_name: str | None = None, on_self: bool = False
+    ) -> Decision:
         """May a caller holding `roles` run `verb`, and does it need approval first.
 
         `group_name` is the resolved Okta group name for add-to-group / remove-from-group: changing
-        a privileged group's membership always needs approval. Raises ValueError for a non-verb.
+        a privileged group's membership always needs approval (`privileged`). `on_self`: the target
+        is the caller's own Okta account; adding oneself to any group always needs approval.
+        Raises ValueError for a non-verb.
         """
         verb = Verb(verb)
         if verb in ALWAYS_ALLOWED_VERBS:
@@ -79,14 +97,15 @@ class Policy(Section):
         required = rule.roles if rule else ()
         if rule is None or set(required).isdisjoint(roles):
             return Decision(allowed=False, needs_approval=False, required_roles=required, approval=None)
-        approval = self._approval(verb, rule, group_name)
+        approval = self._approval(verb, rule, group_name, on_self)
         return Decision(allowed=True, needs_approval=approval is not None, required_roles=required, approval=approval)
 
-    def _approval(self, verb: Verb, rule: VerbRule, group_name: str | None) -> ApprovalRule | None:
+    def _approval(self, verb: Verb, rule: VerbRule, group_name: str | None, on_self: bool) -> ApprovalRule | None:
         own = rule.approval
         required = own.required if own else verb in self.approvals.default_verbs
         privileged = verb in GROUP_VERBS and group_name is not None and group_name.casefold() in self._privileged
-        if not (required or privileged):
+        self_grant = verb == Verb.ADD_TO_GROUP and on_self
+        if not (required or privileged or self_grant):
             return None
         own, base = own or VerbApproval(), self.approvals
         return ApprovalRule(

@@ -57,11 +57,22 @@ def configured(monkeypatch: pytest.MonkeyPatch, okta_sim, slack, ws, redis_url: 
 async def test_everything_configured_and_working_passes(configured: None, capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = await check(capsys)
     assert code == 0
-    assert [line[:1] for line in lines] == ["✓"] * 5
+    assert [line[:1] for line in lines if not line.startswith(" ")] == ["✓"] * 5
     assert line_for(lines, "policy").startswith(f"✓ policy: {EXAMPLE_POLICY} is valid (")
     assert "auth.test ok: bot @" in line_for(lines, "slack")
     assert "accepted the API token" in line_for(lines, "okta")
     assert ", primary" in line_for(lines, "redis")
+
+
+async def test_check_lists_the_privileged_groups_and_why(configured: None, capsys: pytest.CaptureFixture[str]) -> None:
+    _, lines = await check(capsys)
+    under_policy = lines[lines.index(line_for(lines, "policy")) + 1 :]
+    listed = [line.strip() for line in under_policy if line.startswith("    - privileged group")]
+    # the example lists Okta Admins; every group that grants a role is privileged as well
+    assert "- privileged group 'Okta Admins': listed in privileged_groups" in listed
+    assert "- privileged group 'Approvers': grants the role 'approver'" in listed
+    assert "- privileged group 'Helpdesk': grants the role 'helpdesk'" in listed
+    assert "- privileged group 'Security': grants the role 'security'" in listed
 
 
 async def test_rejected_credentials_fail_without_showing_them(
@@ -111,6 +122,8 @@ async def test_invalid_settings_list_every_problem_and_stop(
         "    - SLACK_BOT_TOKEN: must be a bot token (starts with xoxb-)",
         "    - SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set (HTTP mode)",
         "    - POLICY_FILE: required with a real Slack workspace (start from policy/example.yaml)",
+        "    - Slack is configured but Okta is not: set OKTA_ORG_URL and its credentials, or "
+        "ALLOW_PARTIAL_SANDBOX=true to run against a simulated Okta on purpose (never in production)",
     ]
 
 

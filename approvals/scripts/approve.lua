@@ -2,6 +2,7 @@ local id = P.id
 local refusal = check_pending(id)
 if refusal then return refusal end
 if redis.call('HGET', key(id), 'requester') == P.actor then return refuse(id, 'self_approval') end
+if is_target(id) then return refuse(id, 'target_decision') end
 -- scored by the time of the approval, so the message can say who approved when
 if redis.call('ZADD', approvers_key(id), 'NX', P.now, P.actor) == 0 then return refuse(id, 'already_approved_by_you') end
 

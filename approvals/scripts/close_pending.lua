@@ -5,5 +5,6 @@ if refusal then return refusal end
 if P.requester_only and redis.call('HGET', key(id), 'requester') ~= P.actor then
   return refuse(id, 'not_requester')
 end
+if is_target(id) then return refuse(id, 'target_decision') end
 close(id, P.state, P.outcome, nil, nil, P.fields)
 return reply('ok', '', id)

@@ -44,6 +44,12 @@ local function refuse(id, reason, state, actor)
   return reply('refused', reason, id)
 end
 
+-- Whether the caller is the person the request is about (P.actor_okta_id: their Okta user id, when
+-- the caller knows it): they may neither approve nor deny it, whatever roles they hold.
+local function is_target(id)
+  return P.actor_okta_id ~= nil and redis.call('HGET', key(id), 'target_id') == P.actor_okta_id
+end
+
 -- Moves a request to a terminal state: out of both indexes, kept `retention` seconds for lookups
 -- (the audit trail outlives it). `fields` are extra hash fields, flat, or nil.
 local function close(id, state, outcome, detail, actor, fields)
