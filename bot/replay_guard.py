@@ -60,7 +60,7 @@ class ReplayGuard:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def __call__(self, body: dict[str, Any], response: BoltResponse, next: Callable[[], Awaitable[None]]) -> BoltResponse:  # noqa: A002 - Bolt injects by name
+    async def __call__(self, body: dict[str, Any], response: BoltResponse, next: Callable[[], Awaitable[None]]) -> BoltResponse:
         kind, key = delivery_key(body)
         digest = hashlib.sha256(key.encode()).hexdigest()
         try:

@@ -173,8 +173,10 @@ class Settings(BaseSettings):
         real, missing = ("Slack", "Okta") if self.slack_configured else ("Okta", "Slack")
         hint = "OKTA_ORG_URL and its credentials" if missing == "Okta" else "SLACK_BOT_TOKEN and its secrets"
         return [
-            f"{real} is configured but {missing} is not: set {hint}, or ALLOW_PARTIAL_SANDBOX=true to run "
-            f"against a simulated {missing} on purpose (never in production)"
+            (
+                f"{real} is configured but {missing} is not: set {hint}, or ALLOW_PARTIAL_SANDBOX=true to run "
+                f"against a simulated {missing} on purpose (never in production)"
+            )
         ]
 
     def _private_key_problems(self) -> list[str]:

@@ -20,7 +20,6 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
@@ -213,7 +212,7 @@ def _user_button(action: Action) -> Command | None:
 async def _quietly(work: Awaitable[Any]) -> None:
     try:
         await work
-    except Exception:  # noqa: BLE001 - telling the person is a courtesy; the log has the failure
+    except Exception:
         log.warning("could not tell the person their button was invalid", exc_info=True)
 
 

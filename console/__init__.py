@@ -4,8 +4,9 @@
 
 Pick who you are, type `/okta ...`, click what the bot posts, fill in its modals: each action reaches
 the bot as the signed request Slack would send (to /slack/events on the same server, unless told
-otherwise), and the page follows the workspace live. With a simulated Okta org, a "simulate" panel
-makes the org lock people out, suffer sign-in bursts and answer Okta Verify pushes.
+otherwise), and the page follows the workspace live. A "simulate" panel makes the simulated Okta org
+lock people out, suffer sign-in bursts and answer Okta Verify pushes. The console has no login: it
+exists only in the sandbox, where Slack and Okta are both stand-ins (bot/serve.py).
 """
 
 from console.app import create_console_app

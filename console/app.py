@@ -62,10 +62,11 @@ class HomeVisit(BaseModel):
 
 
 def create_console_app(
-    ws: SlackWorkspace, okta: OktaOrg | None, *, bot_events_url: str | None = None, stream_seconds: float = 5.0
+    ws: SlackWorkspace, okta: OktaOrg, *, bot_events_url: str | None = None, stream_seconds: float = 5.0
 ) -> Starlette:
-    """The console for `ws` (and the simulate panel for `okta`, when the org is simulated); requests
-    go to `bot_events_url`, by default /slack/events on the server this app is mounted on."""
+    """The console for `ws`, with the simulate panel for the simulated org `okta` (the console exists
+    only in the sandbox, where both are stand-ins); requests go to `bot_events_url`, by default
+    /slack/events on the server this app is mounted on."""
 
     async def page(_: Request) -> Response:
         return FileResponse(STATIC / "index.html")
@@ -76,7 +77,6 @@ def create_console_app(
             {
                 "team": {"id": ws.team_id, "name": ws.team_name},
                 "people": workspace.people(ws, okta),
-                "simulate": okta is not None,
             }
         )
 
@@ -156,9 +156,8 @@ def create_console_app(
         json_route("/console/api/view/close", close),
         json_route("/console/api/home", home),
         Mount("/console/static", StaticFiles(directory=STATIC)),
+        *simulate_routes(okta),
     ]
-    if okta is not None:
-        routes += simulate_routes(okta)
     return Starlette(routes=routes)
 
 

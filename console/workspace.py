@@ -22,10 +22,10 @@ def acting_user(ws: SlackWorkspace, user_id: str) -> SlackUser:
     return user
 
 
-def people(ws: SlackWorkspace, okta: OktaOrg | None) -> list[dict[str, Any]]:
+def people(ws: SlackWorkspace, okta: OktaOrg) -> list[dict[str, Any]]:
     """Everyone in the directory (the page resolves mentions with it and offers the active humans as
     personas), with what makes each one interesting to play: Slack user groups, guest or admin
-    status, and, when the org is simulated, their Okta status and groups."""
+    status, their Okta status and groups."""
     groups_of: dict[str, list[str]] = {}
     for group in ws.usergroups():
         for member in group.users:
@@ -33,7 +33,7 @@ def people(ws: SlackWorkspace, okta: OktaOrg | None) -> list[dict[str, Any]]:
     return [_person(user, groups_of.get(user.id, []), okta) for user in ws.users()]
 
 
-def _person(user: SlackUser, usergroups: list[str], okta: OktaOrg | None) -> dict[str, Any]:
+def _person(user: SlackUser, usergroups: list[str], okta: OktaOrg) -> dict[str, Any]:
     roles = list(usergroups)
     if user.is_admin:
         roles.append("Workspace admin")
@@ -56,8 +56,8 @@ def _person(user: SlackUser, usergroups: list[str], okta: OktaOrg | None) -> dic
     }
 
 
-def _okta_account(okta: OktaOrg | None, email: str | None) -> dict[str, Any] | None:
-    if okta is None or email is None:
+def _okta_account(okta: OktaOrg, email: str | None) -> dict[str, Any] | None:
+    if email is None:
         return None
     account = okta.directory.find_user(email)
     if account is None:

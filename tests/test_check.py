@@ -122,8 +122,10 @@ async def test_invalid_settings_list_every_problem_and_stop(
         "    - SLACK_BOT_TOKEN: must be a bot token (starts with xoxb-)",
         "    - SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set (HTTP mode)",
         "    - POLICY_FILE: required with a real Slack workspace (start from policy/example.yaml)",
-        "    - Slack is configured but Okta is not: set OKTA_ORG_URL and its credentials, or "
-        "ALLOW_PARTIAL_SANDBOX=true to run against a simulated Okta on purpose (never in production)",
+        (
+            "    - Slack is configured but Okta is not: set OKTA_ORG_URL and its credentials, or "
+            "ALLOW_PARTIAL_SANDBOX=true to run against a simulated Okta on purpose (never in production)"
+        ),
     ]
 
 

@@ -75,7 +75,7 @@ async def test_page_is_served_with_its_scripts_and_no_cdn(console: httpx.AsyncCl
 async def test_people_come_with_their_roles_and_okta_accounts(console: httpx.AsyncClient) -> None:
     directory = (await console.get("/console/api/people")).json()
     people = {p["id"]: p for p in directory["people"]}
-    assert directory["simulate"] is True and directory["team"]["name"] == "Acme"
+    assert directory["team"]["name"] == "Acme"
     assert people[HANA]["roles"] == ["Helpdesk Team"]
     assert people[HANA]["okta"] == {"login": "hana.helpdesk@acme.example", "status": "ACTIVE", "groups": ["Helpdesk"]}
     assert people[ARJUN]["roles"] == ["Approvers"]
@@ -259,13 +259,11 @@ async def test_what_slack_would_tell_the_person_when_the_bot_fails(ws, okta_org,
     assert missing.status_code == 502 and "HTTP 404" in missing.json()["error"]
 
 
-async def test_by_default_requests_go_to_slack_events_on_the_same_server(ws, slack, stub) -> None:  # type: ignore[no-untyped-def]
+async def test_by_default_requests_go_to_slack_events_on_the_same_server(ws, slack, stub, okta_org) -> None:  # type: ignore[no-untyped-def]
     """The bot mounts the console at "/" beside its own /slack/events."""
-    app = Starlette(routes=[stub.route(), Mount("/", create_console_app(ws, None))])
+    app = Starlette(routes=[stub.route(), Mount("/", create_console_app(ws, okta_org))])
     async with BackgroundServer(app) as server, httpx.AsyncClient(base_url=server.url) as client:
         assert (await post(client, "command", user=HANA, channel=HELPDESK, text="/okta help")).json()["ok"]
-        assert (await client.get("/console/api/people")).json()["simulate"] is False
-        assert (await post(client, "simulate/burst", login="x@acme.example")).status_code == 404
     assert [a.payload["text"] for a in stub.arrivals] == ["help"] and stub.arrivals[0].signed
 
 

@@ -320,7 +320,6 @@ async function boot() {
   const personas = directory.people.filter((p) => !p.is_bot && !p.deleted);
   $("persona").replaceChildren(...personas.map((p) => new Option(`${p.real_name} — ${p.roles.join(", ")}`, p.id)));
   $("okta-logins").replaceChildren(...directory.people.filter((p) => p.okta?.login).map((p) => new Option(p.real_name, p.okta.login)));
-  $("simulate").hidden = !directory.simulate;
   $("persona").addEventListener("change", (e) => choose(e.target.value));
   $("composer").addEventListener("submit", send);
   for (const b of $("tabs").querySelectorAll("button")) b.addEventListener("click", () => openChannel(app.channelId, b.dataset.tab));
