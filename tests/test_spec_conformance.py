@@ -204,9 +204,9 @@ async def _get_user(env: Env) -> list[httpx.Response]:
         await env.api.get("/api/v1/users/lee.locked"),
         await env.api.get(f"/api/v1/users/{MISSING}"),
     ]
-    env.org.set_rate_limit(0, 60, bucket="GET /api/v1/users/{id}")
+    env.org.set_rate_limit(0, 60, bucket="GET /api/v1/users/{idOrLogin}")
     answers.append(await env.api.get(f"/api/v1/users/{env.user()}"))
-    env.org.set_rate_limit(10_000, 60, bucket="GET /api/v1/users/{id}")
+    env.org.set_rate_limit(2_000, 60, bucket="GET /api/v1/users/{idOrLogin}")
     assert answers[-1].status_code == 429
     return answers
 
