@@ -22,6 +22,7 @@ Everything runs on the event loop that serves the app.
 """
 
 from slacksim._blocks import CHECKED as CHECKED_PAYLOADS
+from slacksim._blocks import message_problems, view_problems
 from slacksim._clock import Clock
 from slacksim._demo import demo_workspace
 from slacksim._limits import BLOCK_KIT_LIMITS
@@ -63,4 +64,6 @@ __all__ = [
     "Usergroup",
     "create_app",
     "demo_workspace",
+    "message_problems",
+    "view_problems",
 ]
