@@ -21,8 +21,9 @@ from starlette.routing import Route
 
 from bot.server import BackgroundServer
 from slacksim import DeliveryAttempt, SlackWorkspace
+from tests.chatops_support import ChatOps
 
-HANA = "U0HANA00001"
+HANA, LEE = "U0HANA00001", "U0LEE000001"
 MENTION = {"type": "app_mention", "text": "<@U0OKTABOT01> hi", "channel": "C0HELPDESK1"}
 
 
@@ -144,3 +145,11 @@ async def test_after_disconnect_the_app_moves_to_a_new_connection(
     assert [c.method for c in ws.calls].count("apps.connections.open") == 2
     assert await ws.send_socket(ws.event(HANA, MENTION), timeout=0.5) is not None
     assert received[-1]["retry_attempt"] == 1
+
+
+async def test_the_bot_answers_an_event_in_time_so_slack_sends_it_once(chatops: ChatOps) -> None:
+    ws = chatops.ws
+    delivered = await ws.deliver_event(chatops.url, ws.event(LEE, {"type": "app_home_opened"}))
+    assert delivered == attempts((0, None, 200))
+    home = await ws.wait_for(lambda c: c.method == "views.publish" and c.args.get("user_id") == LEE)
+    assert home.ok
