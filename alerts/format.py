@@ -3,6 +3,11 @@
 Every string that comes from Okta is escaped for mrkdwn (&, <, >) before it is placed in a message,
 so an event field cannot ping @channel, mention someone or forge a link. Links are built here, from
 the org URL and URL-quoted ids only.
+
+Any event Okta can send fits Slack's Block Kit limits by construction: each Okta value is cut (with
+"…", after escaping) to a budget that keeps its field under Slack's 2,000 characters and its texts
+under 3,000; a confirmation dialog's 300 are met by cutting the name inside it. The cut follows
+commands/blockkit.py, which alerts/ may not import (ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -26,8 +31,13 @@ from slack_sdk.models.blocks import (
 
 from oktaclient.models import LogActor, LogEvent
 
-MAX_FIELD = 300  # characters of one Okta-supplied value; Slack allows 2000 per field, alerts stay readable
+MAX_FIELD = 300  # characters of one Okta-supplied value (escaped); Slack allows 2,000 per field
+NAME = 150  # a person's name or login, a digest row's label: five targets or ten rows fit a field
+KIND = 40  # a target's type
 TOP = 10  # rows per table in a digest
+TARGETS = 5  # targets shown
+# Slack's limits met here (docs.slack.dev, reference/block-kit): a context text, a confirmation text, a button value
+TEXT_OBJECT, CONFIRM_TEXT, BUTTON_VALUE = 3_000, 300, 2_000
 
 
 class AlertKind(StrEnum):
@@ -70,11 +80,22 @@ class AlertMessage:
 
 
 def escape(value: object, limit: int = MAX_FIELD) -> str:
-    """Okta-supplied text made inert for mrkdwn; long values are cut (after escaping nothing is cut mid-entity)."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Okta-supplied text made inert for mrkdwn, in at most `limit` characters."""
+    return fit(str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), limit)
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters ending with "…", never inside an entity or `<...>` markup."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp >= 0 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    lt = cut.rfind("<")
+    if lt >= 0 and ">" not in cut[lt:]:
+        cut = cut[:lt]
+    return cut + "…"
 
 
 def _risk_signals(event: LogEvent) -> list[str]:
@@ -116,8 +137,8 @@ def _person(who: LogActor | None) -> str:
         return "unknown"
     name, alt = who.displayName, who.alternateId
     if name and alt and name != alt:
-        return f"{escape(name)} ({escape(alt)})"
-    return escape(name or alt or who.id or "unknown")
+        return f"{escape(name, NAME)} ({escape(alt, NAME)})"
+    return escape(name or alt or who.id or "unknown", NAME)
 
 
 def actor_label(event: LogEvent) -> str:
@@ -172,8 +193,8 @@ def _outcome(event: LogEvent) -> str:
 
 def _targets(event: LogEvent) -> str:
     targets = event.target or []
-    shown = ", ".join(f"{_person(t)} [{escape(t.type or '?')}]" for t in targets[:5])
-    more = f" and {len(targets) - 5} more" if len(targets) > 5 else ""
+    shown = ", ".join(f"{_person(t)} [{escape(t.type or '?', KIND)}]" for t in targets[:TARGETS])
+    more = f" and {len(targets) - TARGETS} more" if len(targets) > TARGETS else ""
     return (shown + more) or "none"
 
 
@@ -190,17 +211,22 @@ def _headline(event: LogEvent, kind: AlertKind) -> tuple[str, str]:
 # `okta:<verb>`, value the Okta user's id), so it is refused, or waits for approval, exactly as the
 # typed command would be. Destructive verbs ask first: a click is easier to make by mistake.
 def _button(label: str, verb: str, subject: LogActor, consequence: str | None = None) -> ButtonElement:
-    value = subject.id or subject.alternateId or ""  # the id when Okta gave one: logins can be renamed
+    value = _button_value(subject)
     if consequence is None:
         return ButtonElement(text=label, action_id=f"okta:{verb}", value=value)
+    before, after = f"{consequence}\n`/okta {verb}` for ", ", with its usual permission and approval checks."
     confirm = ConfirmObject(
         title=f"{label}?",
-        text=f"{consequence}\n`/okta {verb}` for {_person(subject)}, with its usual permission and approval checks.",
+        text=before + fit(_person(subject), CONFIRM_TEXT - len(before) - len(after)) + after,
         confirm=label,
         deny="Cancel",
         style="danger",
     )
     return ButtonElement(text=label, action_id=f"okta:{verb}", value=value, style="danger", confirm=confirm)
+
+
+def _button_value(subject: LogActor) -> str:
+    return subject.id or subject.alternateId or ""  # the id when Okta gave one: logins can be renamed
 
 
 def _buttons(kind: AlertKind, subject: LogActor) -> ActionsBlock:
@@ -236,8 +262,9 @@ def render_event(event: LogEvent, org_url: str) -> AlertMessage:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(f"• {escape(s)}" for s in signals))))
     subject = subject_user(event)
     context = f"`{escape(event.eventType)}` · {_admin_link(event, org_url, subject)} · event `{escape(event.uuid)}`"
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
-    if subject is not None:
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=fit(context, TEXT_OBJECT))]))
+    # a value too long for a button could not be a user to act on: no buttons then
+    if subject is not None and len(_button_value(subject)) <= BUTTON_VALUE:
         blocks.append(_buttons(kind, subject))
     text = f"{title}: {who} → {whom}, {_outcome(event)}, from {ip} ({where})"
     return AlertMessage(text=text, blocks=blocks)
@@ -257,7 +284,7 @@ class DigestSummary:
 
 
 def _table(rows: Sequence[tuple[str, int]]) -> str:
-    lines = [f"• {escape(label)}: {count}" for label, count in rows[:TOP]]
+    lines = [f"• {escape(label, NAME)}: {count}" for label, count in rows[:TOP]]
     if len(rows) > TOP:
         rest = sum(count for _, count in rows[TOP:])
         lines.append(f"• {len(rows) - TOP} others: {rest}")

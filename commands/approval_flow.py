@@ -18,8 +18,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
-    HeaderBlock,
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
@@ -29,6 +27,7 @@ from slack_sdk.models.views import View
 
 from approvals import ApprovalRequest, ApprovalState, Refusal, TransitionResult
 from audit import AuditRecord
+from commands import blockkit as bk
 from commands.cards import status_marker
 from commands.context import Invocation, Services
 from commands.identity import Identity
@@ -420,31 +419,28 @@ def approval_message(request: ApprovalRequest) -> Reply:
         f"*Needs*\n{request.required_approvals} × {escape(request.approver_role)}",
         f"*Approved by*\n{_approvers(request)}",
     ]
-    blocks: list[Block] = [
-        HeaderBlock(text=f"Approval request: {request.verb}"[:150]),
-        SectionBlock(fields=[MarkdownTextObject(text=f) for f in facts]),
-    ]
+    blocks: list[Block] = [bk.header(f"Approval request: {request.verb}"), bk.fields(facts)]
     if request.reason:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Reason*\n{escape(request.reason)}")))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=_status(request))))
+        blocks.append(bk.section(f"*Reason*\n{escape(request.reason)}"))
+    blocks.append(bk.section(_status(request)))
     if request.state == ApprovalState.PENDING:
         blocks.append(
             ActionsBlock(
                 block_id=f"approval:{request.id}",
                 elements=[
-                    ButtonElement(text="Approve", action_id=APPROVE_ACTION, value=request.id, style="primary"),
-                    ButtonElement(text="Deny", action_id=DENY_ACTION, value=request.id, style="danger"),
+                    bk.button("Approve", APPROVE_ACTION, request.id, style="primary"),
+                    bk.button("Deny", DENY_ACTION, request.id, style="danger"),
                     # on everyone's screen (a message is the same for all); only the requester may use it
-                    ButtonElement(text="Cancel", action_id=CANCEL_ACTION, value=request.id),
+                    bk.button("Cancel", CANCEL_ACTION, request.id),
                 ],
             )
         )
     context = f"Request `{request.id}` · asked {slack_date(request.created_at)} · expires {slack_date(request.deadline)}"
     if request.state == ApprovalState.PENDING:
         context += " · only the requester can cancel"
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
+    blocks.append(bk.context(context))
     text = f"Approval {request.state.lower()}: {request.verb} {p.get('target_label') or request.target or ''}"
-    return Reply(text=text, blocks=[b.to_dict() for b in blocks])
+    return bk.reply(text, blocks)
 
 
 def request_form(draft: Draft, rule: ApprovalRule) -> dict[str, Any]:
@@ -456,9 +452,25 @@ def request_form(draft: Draft, rule: ApprovalRule) -> dict[str, Any]:
         "Closing this form requests nothing."
     )
     return _reason_form(
-        REQUEST_VIEW, draft.model_dump_json(), "Request approval", "Request", "Cancel",
+        REQUEST_VIEW, _draft_metadata(draft), "Request approval", "Request", "Cancel",
         "Reason (optional): the approvers and the audit trail see it", intro=summary, notify_on_close=True,
     )
+
+
+# Draft params shown to people only: cut when the draft would not fit a view's private_metadata.
+_SHOWN_ONLY = ("target_label", "target_title", "target_department")
+
+
+def _draft_metadata(draft: Draft) -> str:
+    """The draft as private_metadata (3,000 characters at most): the display-only params are cut, as
+    often as needed, never what the action or the policy depends on (verb, target, ids, group)."""
+    metadata = draft.model_dump_json()
+    keep = bk.PRIVATE_METADATA
+    while len(metadata) > bk.PRIVATE_METADATA and keep > 1:
+        keep //= 2
+        params = {**draft.params} | {k: bk.fit(str(draft.params[k]), keep) for k in _SHOWN_ONLY if draft.params.get(k)}
+        metadata = draft.model_copy(update={"params": params}).model_dump_json()
+    return metadata
 
 
 def deny_form(metadata: str) -> dict[str, Any]:
@@ -470,17 +482,18 @@ def _reason_form(
     *, intro: str | None = None, notify_on_close: bool = False,
 ) -> dict[str, Any]:
     """A modal asking for an optional reason (block REASON_BLOCK, input REASON_INPUT)."""
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=intro))] if intro else []
+    blocks: list[Block] = [bk.section(intro)] if intro else []
     blocks.append(
         InputBlock(
             block_id=REASON_BLOCK,
-            label=label,
+            label=bk.fit_plain(label, bk.INPUT_LABEL),
             element=PlainTextInputElement(action_id=REASON_INPUT, multiline=True, max_length=500),
             optional=True,
         )
     )
     return View(
-        type="modal", callback_id=callback_id, private_metadata=metadata, title=title, submit=submit, close=close,
+        type="modal", callback_id=callback_id, private_metadata=metadata, title=bk.fit_plain(title, bk.MODAL_TITLE),
+        submit=bk.fit_plain(submit, bk.MODAL_TITLE), close=bk.fit_plain(close, bk.MODAL_TITLE),
         notify_on_close=notify_on_close, blocks=blocks,
     ).to_dict()
 

@@ -3,7 +3,8 @@
 Buttons appear only for actions that make sense in the user's status and that the viewer's roles
 allow; each one's action_id is `okta:<verb>` and its value the Okta user id, so a click runs the
 same handler as typing `/okta <verb> <id>`. Every profile string is escaped: a crafted title or
-name cannot mention @channel or forge a link.
+name cannot mention @channel or forge a link. Every text is built with commands/blockkit.py, so any
+profile Okta accepts fits Slack's limits: long values are cut with "…", long lists end "and N more".
 """
 
 from __future__ import annotations
@@ -12,18 +13,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from urllib.parse import quote
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 
+from commands import blockkit as bk
 from commands.operations import EFFECTS
 from commands.ports import Reply
 from commands.slacktext import escape, slack_date
@@ -34,7 +26,7 @@ from policy import Verb
 
 ACTION_PREFIX = "okta:"
 CARD_BLOCK_PREFIX = "okc-card-actions:"
-GROUPS_SHOWN = 10
+GROUPS_SHOWN = 10  # on the card; `/okta groups` lists as many as fit
 PROTECTED_NOTE = ":shield: Protected account: nobody may change it from Slack. Use the Okta admin console."
 
 STATUS_MARKERS = {
@@ -70,21 +62,20 @@ def fitting_actions(user: User, allowed: Callable[[Verb], bool]) -> list[Verb]:
 
 def action_button(verb: Verb, user: User, label: str | None = None) -> ButtonElement:
     spec = VERB_SPECS[verb]
-    confirm = None
+    ask = None
     if spec.destructive:
-        confirm = ConfirmObject(
-            title=f"{spec.verb.value.replace('-', ' ').capitalize()}?",
-            text=f"{EFFECTS[verb].working} {describe(user)}. Go ahead?",
-            confirm="Yes, go ahead",
-            deny="Cancel",
+        ask = bk.confirm(
+            f"{spec.verb.value.replace('-', ' ').capitalize()}?",
+            bk.fit_middle(f"{EFFECTS[verb].working} ", describe(user), ". Go ahead?", bk.CONFIRM_TEXT),
+            "Yes, go ahead",
             style="danger",
         )
-    return ButtonElement(
-        text=label or verb.value.replace("-", " ").capitalize(),
-        action_id=ACTION_PREFIX + verb.value,
-        value=user.id,
+    return bk.button(
+        label or verb.value.replace("-", " ").capitalize(),
+        ACTION_PREFIX + verb.value,
+        user.id,
         style="danger" if spec.destructive else None,
-        confirm=confirm,
+        ask=ask,
     )
 
 
@@ -100,7 +91,7 @@ def user_card(
 ) -> Reply:
     """`protected`: nobody may change the user from Slack, so the card offers no action."""
     p = user.profile
-    fields = [
+    profile = [
         f"*Login*\n{escape(p.login)}",
         f"*Email*\n{escape(p.email or '—')}",
         f"*Status*\n{status_marker(user.status)}",
@@ -115,22 +106,23 @@ def user_card(
         f"*Password changed*\n{_when(user.passwordChanged)}",
     ]
     names = sorted(escape(g.profile.name) for g in groups)
-    shown = ", ".join(names[:GROUPS_SHOWN]) or "none"
-    more = f" and {len(names) - GROUPS_SHOWN} more" if len(names) > GROUPS_SHOWN else ""
-    mfa = ", ".join(_factor(f) for f in factors) or ":warning: no MFA factor enrolled"
+    heading = f"*Groups ({len(names)})*\n"
+    shown = bk.capped(names, bk.SECTION_TEXT - len(heading), sep=", ", at_most=GROUPS_SHOWN, rest_sep=" ") or "none"
+    heading_mfa = "*MFA factors*\n"
+    mfa = bk.capped([_factor(f) for f in factors], bk.SECTION_TEXT - len(heading_mfa), sep=", ", rest_sep=" ")
     admin = f"{org_url}/admin/user/profile/view/{quote(user.id, safe='')}"
-    blocks: list[Block] = [HeaderBlock(text=user.display_name[:150])]
+    blocks: list[Block] = [bk.header(user.display_name)]
     if note:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=note)))
+        blocks.append(bk.section(note))
     blocks += [
-        SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
-        SectionBlock(fields=[MarkdownTextObject(text=f) for f in dates]),
-        SectionBlock(text=MarkdownTextObject(text=f"*Groups ({len(names)})*\n{shown}{more}")),
-        SectionBlock(text=MarkdownTextObject(text=f"*MFA factors*\n{mfa}")),
-        ContextBlock(elements=[MarkdownTextObject(text=f"Okta id `{escape(user.id)}` · <{admin}|Open in Okta admin>")]),
+        bk.fields(profile),
+        bk.fields(dates),
+        bk.section(heading + shown),
+        bk.section(heading_mfa + (mfa or ":warning: no MFA factor enrolled")),
+        bk.context(f"Okta id `{escape(user.id)}` · <{admin}|Open in Okta admin>"),
     ]
     if protected:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=PROTECTED_NOTE)]))
+        blocks.append(bk.context(PROTECTED_NOTE))
     verbs = [] if protected else fitting_actions(user, allowed)
     if verbs:
         blocks += [
@@ -138,8 +130,16 @@ def user_card(
             ActionsBlock(block_id=CARD_BLOCK_PREFIX + user.id, elements=[action_button(v, user) for v in verbs]),
         ]
     # The fallback text shows in notifications, where Slack's markup works as well.
-    text = f"{escape(user.display_name)} ({escape(p.login)}): {user.status}"
-    return Reply(text=text, blocks=[b.to_dict() for b in blocks])
+    return bk.reply(f"{escape(user.display_name)} ({escape(p.login)}): {user.status}", blocks)
+
+
+def group_listing(user: User, groups: Sequence[Group]) -> Reply:
+    """`/okta groups`: every group name that fits one section, then "and N more"."""
+    names = sorted(escape(g.profile.name) for g in groups)
+    heading = bk.fit_middle("*", describe(user), f"* is in {len(names)} group(s):\n", bk.SECTION_TEXT // 3)
+    listing = bk.capped([f"• {n}" for n in names], bk.SECTION_TEXT - len(heading)) or "_no groups_"
+    text = heading + listing
+    return bk.reply(text, [bk.section(text)])
 
 
 def _when(value: datetime | None) -> str:

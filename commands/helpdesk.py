@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from audit import AuditRecord
 from commands.approval_flow import ApprovalFlow
-from commands.cards import user_card
+from commands.cards import group_listing, user_card
 from commands.context import Invocation, Services
 from commands.grammar import Command, Login, Name, OktaUserId, ParseError, Self, SlackUser
 from commands.identity import Identity
@@ -121,9 +121,7 @@ class Helpdesk:
     async def _read(self, inv: Invocation, identity: Identity, verb: Verb, user: User) -> None:
         groups = [g async for g in self.s.okta.list_user_groups(user.id)]
         if verb == Verb.GROUPS:
-            names = sorted(escape(g.profile.name) for g in groups)
-            listing = "\n".join(f"• {n}" for n in names) or "_no groups_"
-            await self._answer(inv, f"*{describe(user)}* is in {len(names)} group(s):\n{listing}")
+            await inv.respond(group_listing(user, groups), replace_original=inv.source == "command")
         else:
             await self._show_card(inv, identity, user, groups)
         await self._audit(inv, identity, verb, user.profile.login, "succeeded")

@@ -10,19 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 from slack_sdk.models.views import View
 
+from commands import blockkit as bk
 from commands.cards import fitting_actions, status_marker
 from commands.context import Invocation
 from commands.self_service import Answer, SelfService, who_refusal
@@ -72,37 +63,34 @@ def home_view(
     note: str | None, *, user: User | None = None, offered: list[Verb] | None = None, refusal: Answer | None = None
 ) -> dict[str, Any]:
     """The Home tab: `user`'s account with buttons for `offered`, or why there is none (`refusal`)."""
-    blocks: list[Block] = [HeaderBlock(text="Your Okta account")]
+    blocks: list[Block] = [bk.header("Your Okta account")]
     if note:
-        blocks += [SectionBlock(text=MarkdownTextObject(text=note)), DividerBlock()]
+        blocks += [bk.section(note), DividerBlock()]
     if refusal is not None:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=refusal.text)))
+        blocks.append(bk.section(refusal.text))
     if user is not None:
-        fields = [f"*Login*\n{escape(user.profile.login)}", f"*Status*\n{status_marker(user.status)}"]
         blocks += [
-            SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
-            SectionBlock(text=MarkdownTextObject(text=_GUIDANCE.get(user.status, _ASK_HELPDESK))),
+            bk.fields([f"*Login*\n{escape(user.profile.login)}", f"*Status*\n{status_marker(user.status)}"]),
+            bk.section(_GUIDANCE.get(user.status, _ASK_HELPDESK)),
         ]
     if offered:
         blocks.append(ActionsBlock(block_id="self-service", elements=[_button(verb) for verb in offered]))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_ALSO_TYPED)]))
+    blocks.append(bk.context(_ALSO_TYPED))
     return View(type="home", blocks=blocks).to_dict()
 
 
 def unavailable_view(ref: str) -> dict[str, Any]:
     """What the tab shows when building it failed (Okta unreachable, say): nothing that needs Okta."""
-    text = f":warning: Something went wrong on our side showing your account (ref `{escape(ref)}`). Try again in a minute."
-    return View(type="home", blocks=[HeaderBlock(text="Your Okta account"), SectionBlock(text=text)]).to_dict()
+    before = ":warning: Something went wrong on our side showing your account (ref `"
+    after = "`). Try again in a minute."
+    text = bk.fit_middle(before, escape(ref), after, bk.SECTION_TEXT)
+    return View(type="home", blocks=[bk.header("Your Okta account"), bk.section(text)]).to_dict()
 
 
 def _button(verb: Verb) -> ButtonElement:
-    confirm = None
+    ask = None
     if verb == Verb.RESET_PASSWORD:  # it changes how the employee signs in: make sure it was meant
-        confirm = ConfirmObject(
-            title="Reset your password?",
-            text="Okta will email you a link to choose a new password.",
-            confirm="Send the email",
-            deny="Cancel",
-        )
+        email = "Okta will email you a link to choose a new password."
+        ask = bk.confirm("Reset your password?", email, "Send the email")
     style = "primary" if verb == Verb.UNLOCK else None
-    return ButtonElement(text=_LABELS[verb], action_id=HOME_ACTION_PREFIX + verb.value, style=style, confirm=confirm)
+    return bk.button(_LABELS[verb], HOME_ACTION_PREFIX + verb.value, style=style, ask=ask)

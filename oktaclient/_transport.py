@@ -7,6 +7,9 @@ What is retried, and why it is safe:
 - 5xx and other transport failures (read timeout, dropped connection) only for idempotent methods
   (GET, PUT, DELETE): Okta may have executed the first attempt, and repeating a POST could, say,
   send a second push or a second reset email.
+
+Okta also refuses (429) requests beyond 75 in flight per org, shared with every other integration, so
+at most `max_in_flight` of this client's requests are on the wire at once; the others queue here.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Transport:
         max_retries: int,
         backoff: float,
         limiter: RateLimiter,
+        max_in_flight: int,
     ) -> None:
         self._http = http
         self._org_url = org_url
@@ -52,6 +56,7 @@ class Transport:
         self._max_retries = max_retries
         self._backoff = backoff
         self.limiter = limiter
+        self._in_flight = asyncio.Semaphore(max_in_flight)
 
     def url(self, path_or_link: str) -> str:
         """An org URL for an API path, or for a link Okta returned (next page, push poll).
@@ -76,9 +81,10 @@ class Transport:
             await self.limiter.acquire(bucket)
             started = time.monotonic()
             try:
-                response = await self._http.request(
-                    method, url, params=params, json=json, headers=headers, auth=self._auth, timeout=self._timeout
-                )
+                async with self._in_flight:
+                    response = await self._http.request(
+                        method, url, params=params, json=json, headers=headers, auth=self._auth, timeout=self._timeout
+                    )
             except httpx.TransportError as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 if last or not (idempotent or isinstance(exc, _NOT_SENT)):

@@ -87,6 +87,7 @@ class OktaClient:
         backoff: float = 0.5,
         max_rate_limit_wait: float = 60.0,
         rate_limit_reserve: float = 0.05,
+        max_in_flight: int = 30,
     ) -> None:
         """`auth`: ApiTokenAuth or PrivateKeyJwtAuth (or any httpx.Auth). Tuning:
 
@@ -94,6 +95,7 @@ class OktaClient:
         backoff: first retry delay (doubling, jittered) after a 5xx or a broken connection.
         max_rate_limit_wait: longest single wait for a rate-limit window to reset.
         rate_limit_reserve: share of each bucket left to other integrations before pausing.
+        max_in_flight: most requests on the wire at once (Okta refuses beyond 75 per org, all integrations together).
         """
         parts = urlsplit(org_url)
         if parts.scheme not in ("https", "http") or not parts.netloc:
@@ -102,9 +104,18 @@ class OktaClient:
         self.auth = auth
         self._owns_http = http is None
         self._http = http if http is not None else httpx.AsyncClient()
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         limiter = RateLimiter(reserve_fraction=rate_limit_reserve, max_wait=max_rate_limit_wait)
         self._transport = Transport(
-            self._http, self.org_url, auth, timeout=timeout, max_retries=max_retries, backoff=backoff, limiter=limiter
+            self._http,
+            self.org_url,
+            auth,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            limiter=limiter,
+            max_in_flight=max_in_flight,
         )
 
     @classmethod

@@ -21,11 +21,12 @@ from oktasim import _errors, _routes_factors, _routes_groups, _routes_hooks, _ro
 from oktasim._errors import OktaError
 from oktasim._http import error_response
 from oktasim._org import OktaOrg, RecordedRequest
-from oktasim._ratelimit import bucket_for
+from oktasim._ratelimit import RateState
 
 
 class _Gateway:
-    """In front of every route: request id, recording, rate limit, injected failures and delays, Okta's headers."""
+    """In front of every route: request id, recording, concurrency and rate limits, injected failures and delays,
+    Okta's headers."""
 
     def __init__(self, app: ASGIApp, org: OktaOrg) -> None:
         self.app = app
@@ -41,7 +42,21 @@ class _Gateway:
         org.base_url = str(Request(scope).base_url)
         request_id = secrets.token_urlsafe(20)
         scope.setdefault("state", {})["request_id"] = request_id
-        rate = org.rate_limits.hit(bucket_for(method, path))
+        org.ops.settle(org.clock.now())  # asynchronous lifecycle transitions that are due
+        crowded = org.concurrency.enter()
+        if crowded is not None:  # beyond the concurrency limit: refused before any bucket counts it
+            await self._answer(scope, receive, send, request_id, crowded, _errors.rate_limited())
+            return
+        try:
+            rate = org.rate_limits.hit(method, path)
+            failure = _errors.rate_limited() if not rate.allowed else _injected_failure(org, method, path)
+            await self._answer(scope, receive, send, request_id, rate, failure)
+        finally:
+            org.concurrency.leave()
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, rate: RateState, failure: OktaError | None
+    ) -> None:
         headers = [(b"x-okta-request-id", request_id.encode())]
         headers += [(k.lower().encode(), v.encode()) for k, v in rate.headers().items()]
 
@@ -50,15 +65,11 @@ class _Gateway:
                 message = {**message, "headers": [*message.get("headers", []), *headers]}
             await send(message)
 
-        if rate.allowed:
-            status = org.faults.take_failure(method, path)
-            failure = None if status is None else _errors.server_error(status)
-        else:
-            failure = _errors.rate_limited()
         if failure is not None:
             await error_response(failure)(scope, receive, send_with_headers)
             return
-        delay = org.faults.take_delay(method, path)
+        method, path = scope["method"], scope["path"]
+        delay = self.org.faults.take_delay(method, path)
         if delay is None:
             await self.app(scope, receive, send_with_headers)
             return
@@ -73,6 +84,11 @@ class _Gateway:
         await _sleep_unless_disconnected(receive, delay)
         for message in held:
             await send_with_headers(message)
+
+
+def _injected_failure(org: OktaOrg, method: str, path: str) -> OktaError | None:
+    status = org.faults.take_failure(method, path)
+    return None if status is None else _errors.server_error(status)
 
 
 async def _sleep_unless_disconnected(receive: Receive, seconds: float) -> None:

@@ -14,6 +14,22 @@ from oktasim import _errors
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 REQUIRED_PROFILE_FIELDS = ("login", "email", "firstName", "lastName")  # Okta's default user schema
+# (minLength, maxLength) of the default profile's string attributes that have them, from the spec's UserProfile.
+PROFILE_LENGTHS: dict[str, tuple[int, int]] = {
+    "login": (5, 100),
+    "email": (5, 100),
+    "firstName": (1, 50),
+    "lastName": (1, 50),
+    "secondEmail": (0, 100),
+    "mobilePhone": (0, 100),
+    "primaryPhone": (0, 100),
+    "city": (0, 128),
+    "state": (0, 128),
+    "zipCode": (0, 50),
+    "countryCode": (0, 2),
+    "streetAddress": (0, 1024),
+    "postalAddress": (0, 4096),
+}
 
 
 class _Body(BaseModel):
@@ -115,6 +131,14 @@ def parse_body(model: type[Model], raw: bytes, subject: str) -> Model:
 def check_profile(profile: dict[str, Any], login_taken: bool) -> None:
     """Okta's default user schema rules for a full profile; every problem becomes one errorCause."""
     problems = [(f, "The field cannot be left blank") for f in REQUIRED_PROFILE_FIELDS if not profile.get(f)]
+    for field, (shortest, longest) in PROFILE_LENGTHS.items():
+        value = profile.get(field)
+        if not isinstance(value, str) or not value:  # blank and missing values are reported above
+            continue
+        if len(value) < shortest:
+            problems.append((field, f"The field must have at least {shortest} characters"))
+        elif len(value) > longest:
+            problems.append((field, f"The field cannot exceed {longest} characters"))
     login, email = profile.get("login"), profile.get("email")
     if login and not _EMAIL.match(str(login)):
         problems.append(("login", "Username must be in the form of an email address"))

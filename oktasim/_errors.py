@@ -102,6 +102,18 @@ def invalid_log_filter(expression: str, reason: str) -> OktaError:
     return OktaError(400, "E0000053", f"Invalid filter '{expression}': {reason}")
 
 
+def expired_password_needs_password() -> OktaError:
+    summary = (
+        "Could not create user. To create a user and expire their password immediately, a password must be specified."
+    )
+    return OktaError(400, "E0000124", summary, [summary])
+
+
+def expired_password_needs_activation() -> OktaError:
+    summary = "Could not create user. To create a user and expire their password immediately, `activate` must be true."
+    return OktaError(400, "E0000125", summary, [summary])
+
+
 def invalid_passcode() -> OktaError:
     return OktaError(403, "E0000068", "Invalid Passcode/Answer")
 

@@ -4,7 +4,8 @@ both change state the same way and write the same System Log events (which event
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from oktaclient.models import UserStatus
@@ -17,6 +18,17 @@ from oktasim._logs import Origin, SystemLog
 from oktasim._records import Factor, Group, User
 from oktasim._status import TRANSITIONS, Op, next_status
 
+# Okta documents activation and deactivation as asynchronous: until done, the user shows transitioningToStatus.
+_ASYNCHRONOUS = frozenset({Op.ACTIVATE, Op.DEACTIVATE})
+
+
+@dataclass(frozen=True)
+class _Pending:
+    user: User
+    op: Op
+    target: UserStatus
+    due: datetime
+
 
 class Operations:
     def __init__(self, clock: Clock, ids: IdFactory, directory: Directory, log: SystemLog) -> None:
@@ -25,6 +37,8 @@ class Operations:
         self._directory = directory
         self._log = log
         self._user_type_id = ids.okta_id(_ids.USER_TYPE)  # the org's one user type
+        self.transition_seconds = 0.0  # how long asynchronous transitions take (0: they complete at once)
+        self._pending: dict[str, _Pending] = {}
 
     def new_user(self, profile: dict[str, Any], status: UserStatus, password: bool, created: datetime) -> User:
         """A user record in the directory, as of `created` (no System Log event)."""
@@ -46,14 +60,16 @@ class Operations:
 
     def transition(self, user: User, op: Op, origin: Origin) -> None:
         """A lifecycle operation: Okta's checks, the status change, its side effects and its log event."""
+        if user.transitioning_to is not None:
+            raise _errors.status_forbids()  # an asynchronous transition is still under way
         target = next_status(op, user.status, user.has_password)
         now = self._clock.now()
-        if target is not None and target != user.status:
-            user.status = target
-            user.status_changed = now
-        if op is Op.ACTIVATE:
-            user.activated = now
-        elif op is Op.EXPIRE_PASSWORD_WITH_TEMP:
+        if op in _ASYNCHRONOUS and self.transition_seconds > 0 and target is not None and target != user.status:
+            user.transitioning_to = target
+            self._pending[user.id] = _Pending(user, op, target, now + timedelta(seconds=self.transition_seconds))
+        else:
+            _complete(user, op, target, now)
+        if op is Op.EXPIRE_PASSWORD_WITH_TEMP:
             user.has_password = True
             user.password_changed = now
         elif op is Op.DEACTIVATE:
@@ -76,6 +92,13 @@ class Operations:
             targets=[user.log_target()],
             severity=transition.severity,
         )
+
+    def settle(self, now: datetime) -> None:
+        """Completes the asynchronous transitions that are due by `now`."""
+        for pending in [p for p in self._pending.values() if p.due <= now]:
+            del self._pending[pending.user.id]
+            _complete(pending.user, pending.op, pending.target, pending.due)
+            pending.user.last_updated = pending.due
 
     def create_user(
         self, profile: dict[str, Any], password: bool, activate: bool, expire_password: bool, origin: Origin
@@ -150,6 +173,15 @@ class Operations:
                 reason="User rejected Okta push verify",
                 severity="WARN",
             )
+
+
+def _complete(user: User, op: Op, target: UserStatus | None, moment: datetime) -> None:
+    user.transitioning_to = None
+    if target is not None and target != user.status:
+        user.status = target
+        user.status_changed = moment
+    if op is Op.ACTIVATE:
+        user.activated = moment
 
 
 def _factor_target(factor: Factor) -> dict[str, Any]:

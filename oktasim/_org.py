@@ -24,7 +24,7 @@ from oktasim._hooks import HookDelivery, HookDispatcher
 from oktasim._ids import IdFactory
 from oktasim._logs import Origin, SystemLog
 from oktasim._operations import Operations
-from oktasim._ratelimit import RateLimiter
+from oktasim._ratelimit import Concurrency, RateLimiter
 from oktasim._records import Factor, Group, User
 from oktasim._status import Op, next_status
 
@@ -52,6 +52,7 @@ class OktaOrg:
         self.hooks = HookDispatcher(self.clock, self.ids, self.log)
         self.credentials = Credentials(self.clock)
         self.rate_limits = RateLimiter(self.clock)
+        self.concurrency = Concurrency(self.clock)
         self.faults = FaultInjector()
         self.pushes = PushBook(self.clock, self.ids)
         self.requests: list[RecordedRequest] = []
@@ -91,8 +92,36 @@ class OktaOrg:
         return self.credentials.token_requests
 
     def set_rate_limit(self, limit: int, window_seconds: float = 60.0, bucket: str | None = None) -> None:
-        """Per bucket ("GET /api/v1/users", "POST /api/v1/users/{id}", ...); without `bucket`, for every bucket."""
+        """One bucket by Okta's name ("GET /api/v1/users/{idOrLogin}", "/api/v1", "cumulative", ...: the
+        table in oktasim/_ratelimit.py); without `bucket`, every endpoint bucket. ValueError for an unknown name."""
         self.rate_limits.configure(limit, window_seconds, bucket)
+
+    def set_concurrency_limit(self, limit: int) -> None:
+        """Requests in flight at once beyond which the org answers 429 (Okta's default: 75)."""
+        self.concurrency.limit = limit
+
+    @property
+    def in_flight(self) -> int:
+        return self.concurrency.in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests the org has had in flight at once."""
+        return self.concurrency.peak
+
+    async def until_in_flight(self, count: int) -> None:
+        """Returns once exactly `count` requests are in flight (e.g. held by inject_delay)."""
+        await self.concurrency.reaches(count)
+
+    @property
+    def transition_seconds(self) -> float:
+        """How long activation and deactivation take (org clock); meanwhile the user shows transitioningToStatus.
+        0 (the default): they complete at once."""
+        return self.ops.transition_seconds
+
+    @transition_seconds.setter
+    def transition_seconds(self, seconds: float) -> None:
+        self.ops.transition_seconds = seconds
 
     def inject_failure(self, method: str, path_prefix: str, status: int = 500, times: int = 1) -> None:
         self.faults.add_failure(method, path_prefix, status, times)
@@ -102,8 +131,9 @@ class OktaOrg:
         self.faults.add_delay(method, path_prefix, seconds, times)
 
     def advance_time(self, seconds: float) -> None:
-        """Moves the org's clock forward: token expiry, rate-limit windows, push timeouts."""
+        """Moves the org's clock forward: token expiry, rate-limit windows, push timeouts, transitions."""
         self.clock.advance(seconds)
+        self.ops.settle(self.clock.now())
 
     @property
     def hook_timeout(self) -> float:

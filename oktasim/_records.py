@@ -66,6 +66,7 @@ class User:
     password_changed: datetime | None = None
     factors: list[Factor] = field(default_factory=list)
     sessions: int = 0
+    transitioning_to: UserStatus | None = None  # the target of an asynchronous transition under way
 
     @property
     def login(self) -> str:
@@ -101,8 +102,10 @@ class User:
         credentials: dict[str, Any] = {"provider": {"type": "OKTA", "name": "OKTA"}}
         if self.has_password:
             credentials["password"] = {}
-        # No transitioningToStatus: operations complete at once here, and Okta leaves it out when idle.
-        return {**self.search_view(), "credentials": credentials, "_links": links}
+        body = {**self.search_view(), "credentials": credentials, "_links": links}
+        if self.transitioning_to is not None:  # Okta returns the property only while a transition is under way
+            body["transitioningToStatus"] = self.transitioning_to.value
+        return body
 
     def log_target(self) -> dict[str, Any]:
         return {"id": self.id, "type": "User", "alternateId": self.login, "displayName": self.display_name}

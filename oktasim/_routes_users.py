@@ -11,7 +11,7 @@ from oktaclient.models import UserStatus
 from oktasim import _errors
 from oktasim._bodies import CreateUserBody, UpdateUserBody, check_profile
 from oktasim._http import Call, json_response, no_content, operation, paged
-from oktasim._records import User
+from oktasim._records import Group, User
 from oktasim._search import Comparison, Expression, SearchSyntaxError, compile_expression, matches, resolve_path
 from oktasim._status import Op
 
@@ -20,7 +20,7 @@ _FILTERABLE = frozenset(
     {"status", "lastUpdated", "id", "profile.login", "profile.email", "profile.firstName", "profile.lastName"}
 )
 _CONTAINS_OK = frozenset({"profile.firstName", "profile.lastName", "profile.email", "profile.login"})
-_Q_FIELDS = ("firstName", "lastName", "email", "login")
+_Q_FIELDS = ("firstName", "lastName", "email")  # Okta's `q` never looks at the login
 _PUBLIC_OPS = frozenset(Op) - {Op.LOCK}
 
 
@@ -85,17 +85,40 @@ async def list_users(call: Call) -> Response:
 async def create_user(call: Call) -> Response:
     body = await call.body(CreateUserBody, "user")
     directory = call.org.directory
-    check_profile(body.profile, login_taken=directory.login_owner(str(body.profile.get("login", ""))) is not None)
-    groups = [directory.group_or_404(group_id) for group_id in body.groupIds]
     password = body.credentials is not None and body.credentials.password is not None
     activate = call.flag("activate", True)
+    next_login = call.query("nextLogin")
+    if next_login not in (None, "changePassword"):
+        raise _errors.validation("nextLogin", "nextLogin: must be changePassword")
+    if next_login and not password:
+        raise _errors.expired_password_needs_password()
+    if next_login and not activate:
+        raise _errors.expired_password_needs_activation()
+    check_profile(body.profile, login_taken=directory.login_owner(str(body.profile.get("login", ""))) is not None)
+    groups = _assignable_groups(call, body.groupIds)  # every group is checked before anything is created
     origin = call.origin()
     user = call.org.ops.create_user(
-        body.profile, password, activate, expire_password=call.query("nextLogin") == "changePassword", origin=origin
+        body.profile, password, activate, expire_password=next_login is not None, origin=origin
     )
     for group in groups:
         call.org.ops.set_membership(group, user, True, origin)
     return json_response(user.to_json(call.base))
+
+
+def _assignable_groups(call: Call, group_ids: list[str]) -> list[Group]:
+    """The groups of `groupIds`, or Okta's 400 naming each id that is unknown or not an OKTA_GROUP."""
+    groups, causes = [], []
+    for group_id in group_ids:
+        group = call.org.directory.groups.get(group_id)
+        if group is None:
+            causes.append(f"groupIds: Group with id {group_id} was not found")
+        elif group.type != "OKTA_GROUP":  # Everyone (BUILT_IN) and app groups: Okta manages their members
+            causes.append(f"groupIds: Cannot add users to group {group_id} of type {group.type}")
+        else:
+            groups.append(group)
+    if causes:
+        raise _errors.validation("groupIds", *causes)
+    return groups
 
 
 async def get_user(call: Call) -> Response:

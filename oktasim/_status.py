@@ -2,8 +2,9 @@
 what Okta answers when it is not allowed, and what it writes to the System Log.
 
 Allowed states and errors follow Okta's lifecycle documentation and error-code catalogue: suspend and
-unsuspend answer 400 E0000001; activate on an activated user 403 E0000016; unlock 403 E0000032;
-reset_password 403 E0000017; everything else 403 E0000038.
+unsuspend answer 400 E0000001; activate on a user that is not STAGED or DEPROVISIONED (a PROVISIONED user
+is reactivated instead) 403 E0000016; unlock 403 E0000032; reset_password 403 E0000017; everything else
+403 E0000038.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ _EXPIRABLE = frozenset({S.ACTIVE, S.PASSWORD_EXPIRED, S.RECOVERY})
 
 TRANSITIONS: dict[Op, Transition] = {
     Op.ACTIVATE: Transition(
-        frozenset({S.STAGED, S.PROVISIONED, S.DEPROVISIONED}),
+        frozenset({S.STAGED, S.DEPROVISIONED}),
         S.ACTIVE,
         _errors.already_active,
         "user.lifecycle.activate",

@@ -11,12 +11,21 @@
 Socket Mode: the app opens a connection with ws.app_token (apps.connections.open); then
     await ws.socket_connected(); ack = await ws.send_socket(ws.slash_command(...))
 
+Events API with Slack's redelivery: attempts = await ws.deliver_event(bot_url, ws.event(...)).
+
 State: ws.calls, ws.messages(channel), ws.dms(user), ws.ephemerals(user), ws.views, ws.home(user),
-ws.responses. Knobs: ws.fail_next(...), ws.trigger_ttl. Changes: ws.subscribe().
+ws.responses. Knobs: ws.fail_next(...) (429, 5xx, errors, delays), ws.trigger_ttl, ws.clock.advance(s),
+ws.rate_limits.enabled (on by default, as on Slack), ws.socket_disconnect(reason). Changes: ws.subscribe().
+Every message and view is checked against Slack's limits (BLOCK_KIT_LIMITS, one table) and refused
+as Slack refuses it; CHECKED_PAYLOADS counts the checks in this process.
 Everything runs on the event loop that serves the app.
 """
 
+from slacksim._blocks import CHECKED as CHECKED_PAYLOADS
+from slacksim._blocks import message_problems, view_problems
+from slacksim._clock import Clock
 from slacksim._demo import demo_workspace
+from slacksim._limits import BLOCK_KIT_LIMITS
 from slacksim._models import (
     ChangeEvent,
     Message,
@@ -28,13 +37,20 @@ from slacksim._models import (
     SlackView,
     Usergroup,
 )
-from slacksim._requests import SlackRequest
+from slacksim._ratelimits import METHOD_ALLOWANCES, Allowance
+from slacksim._requests import DeliveryAttempt, SlackRequest
 from slacksim._signing import SlackSigner
 from slacksim._webapi import create_app
 from slacksim._workspace import SlackWorkspace
 
 __all__ = [
+    "BLOCK_KIT_LIMITS",
+    "CHECKED_PAYLOADS",
+    "METHOD_ALLOWANCES",
+    "Allowance",
     "ChangeEvent",
+    "Clock",
+    "DeliveryAttempt",
     "Message",
     "RecordedCall",
     "ResponsePost",
@@ -48,4 +64,6 @@ __all__ = [
     "Usergroup",
     "create_app",
     "demo_workspace",
+    "message_problems",
+    "view_problems",
 ]

@@ -1,4 +1,5 @@
-"""Injected failures for Web API methods: the next N calls answer a rate limit, an error or a 5xx."""
+"""Injected failures for Web API methods and response_urls: the next N calls answer a rate limit, an
+error or a 5xx, or answer late (a client with a shorter timeout sees a timeout)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Failure:
-    status: int
-    error: str
+    status: int | None  # None with `error` None too: the call is carried out, only late
+    error: str | None
     retry_after: int | None  # seconds, sent as Retry-After with a 429
+    delay: float  # seconds before the answer (and before the call takes effect)
 
 
 @dataclass
 class _Rule:
-    method: str  # a Web API method name, or "*" for any
+    method: str  # a Web API method name, "response_url", or "*" for any
     failure: Failure
     remaining: int
 
@@ -23,12 +25,17 @@ class FaultPlan:
     def __init__(self) -> None:
         self._rules: list[_Rule] = []
 
-    def add(self, method: str, *, status: int | None, error: str | None, retry_after: int, times: int) -> None:
+    def add(
+        self, method: str, *, status: int | None, error: str | None, retry_after: int, times: int, delay: float
+    ) -> None:
+        if status is None and error is None and delay <= 0:
+            raise ValueError("fail_next needs a status (429, 5xx), an error string or a delay")
         if status is None and error is None:
-            raise ValueError("fail_next needs a status (429, 5xx) or an error string (or both)")
-        status = 200 if status is None else status
-        default_error = {429: "ratelimited"}.get(status, "fatal_error")
-        failure = Failure(status, error or default_error, retry_after if status == 429 else None)
+            failure = Failure(None, None, None, delay)
+        else:
+            status = 200 if status is None else status
+            default_error = {429: "ratelimited"}.get(status, "fatal_error")
+            failure = Failure(status, error or default_error, retry_after if status == 429 else None, delay)
         self._rules.append(_Rule(method, failure, times))
 
     def take(self, method: str) -> Failure | None:

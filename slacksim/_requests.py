@@ -4,11 +4,13 @@ Builders check that the scene is possible (a user clicks a button that is on the
 submits a modal that is open, runs a command in a channel they are in) and raise ValueError when
 it is not. `send` posts a request (`send_socket` delivers it over Socket Mode instead) and then does
 what Slack does with the app's acknowledgement: a slash command's reply is shown, a view_submission's
-response_action is applied.
+response_action is applied. `deliver_event` posts an Events API event as Slack does, redelivering
+it when the app does not answer 2xx in time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -44,6 +46,19 @@ _SELECTED_FIELD = {
     "number_input": "value",
 }
 _OPTION_ELEMENTS = frozenset({"static_select", "overflow", "radio_buttons"})
+ACK_TIMEOUT = 3.0  # seconds Slack waits for the app to answer a request (or ack an envelope)
+EVENT_RETRIES = 3  # Events API: redeliveries after the first attempt (docs.slack.dev/apis/events-api, "Retries")
+RetryReason = Literal["http_timeout", "http_error", "connection_failed"]
+
+
+class DeliveryAttempt(BaseModel):
+    """One POST of an Events API event: which retry it was (0: the first) and what the app answered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    retry_num: int
+    retry_reason: RetryReason | None  # why it was sent again (X-Slack-Retry-Reason); None the first time
+    status: int | None  # the app's HTTP status; None: no answer within the timeout, or no connection
 
 
 class SlackRequest(BaseModel):
@@ -182,7 +197,7 @@ class RequestBuilders(WorkspaceState):
         payload = {"token": self.verification_token, "challenge": challenge, "type": "url_verification"}
         return _signed(self, "url_verification", payload, json.dumps(payload), JSON)
 
-    async def send(self, url: str, request: SlackRequest, *, timeout: float = 3.0) -> httpx.Response:
+    async def send(self, url: str, request: SlackRequest, *, timeout: float = ACK_TIMEOUT) -> httpx.Response:
         """POST the request to the app (Slack gives up after 3 seconds), then act on its acknowledgement."""
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(url, content=request.body.encode(), headers=request.headers)
@@ -196,17 +211,62 @@ class RequestBuilders(WorkspaceState):
             _apply_ack(self, request, body if isinstance(body, dict) else None)
         return response
 
-    async def socket_connected(self, timeout: float = 5.0) -> int:
-        """Once the app has a Socket Mode connection open (now or later): how many it has open."""
-        opened = self._sockets.connections
-        return await self._waiters.until(lambda: len(opened) or None, timeout, lambda: "no Socket Mode connection")
+    async def deliver_event(
+        self, url: str, request: SlackRequest, *, timeout: float = ACK_TIMEOUT, retries: int = EVENT_RETRIES
+    ) -> list[DeliveryAttempt]:
+        """POST an event_callback as Slack does: when the app does not answer 2xx within `timeout`
+        seconds, the same body goes again, freshly signed, with X-Slack-Retry-Num (1 to `retries`) and
+        X-Slack-Retry-Reason. An answer carrying `X-Slack-No-Retry: 1` stops the retries. Slack spaces
+        its retries (at once, about a minute, about five minutes); the stand-in sends them at once,
+        which changes nothing an app may rely on. Returns every attempt, in order."""
+        if request.kind != "event_callback":
+            raise ValueError(f"Slack redelivers Events API events only, not {request.kind}")
+        attempts: list[DeliveryAttempt] = []
+        reason: RetryReason | None = None
+        async with httpx.AsyncClient() as client:
+            for retry_num in range(retries + 1):
+                headers = request.headers | self.signer.headers(request.body)
+                if reason is not None:
+                    headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": reason}
+                status: int | None = None
+                no_retry = False
+                try:
+                    async with asyncio.timeout(timeout):
+                        response = await client.post(url, content=request.body.encode(), headers=headers)
+                    status, no_retry = response.status_code, response.headers.get("x-slack-no-retry") == "1"
+                except TimeoutError:
+                    reason_next: RetryReason = "http_timeout"
+                except httpx.TransportError:
+                    reason_next = "connection_failed"
+                else:
+                    reason_next = "http_error"
+                attempts.append(DeliveryAttempt(retry_num=retry_num, retry_reason=reason, status=status))
+                if (status is not None and 200 <= status < 300) or no_retry:
+                    break
+                reason = reason_next
+        return attempts
 
-    async def send_socket(self, request: SlackRequest, *, timeout: float = 3.0) -> dict[str, Any] | None:
+    async def socket_connected(self, timeout: float = 5.0, *, after: int = 0) -> int:
+        """Once the app has a Socket Mode connection open (now or later), newer than the first `after`
+        it opened: how many it has open."""
+        hub = self._sockets
+
+        def check() -> int | None:
+            return len(hub.connections) if hub.connections and hub.connections[-1].number > after else None
+
+        return await self._waiters.until(check, timeout, lambda: "no (new) Socket Mode connection")
+
+    async def send_socket(
+        self, request: SlackRequest, *, timeout: float = ACK_TIMEOUT, retries: int | None = None
+    ) -> dict[str, Any] | None:
         """Deliver the request over the app's Socket Mode connection instead of HTTP: the payload the
         signed request carries (a slash command's form fields as an object), in an envelope. Acts on
         the acknowledgement as `send` does; returns the ack message ({"envelope_id", "payload"?}),
-        or None when the app did not ack within `timeout` (Slack waits 3 seconds)."""
-        ack = await self._sockets.deliver(request.kind, request.payload, timeout)
+        or None when the app did not ack within `timeout` (Slack waits 3 seconds), after `retries`
+        redeliveries (default: 3 for events, as on Slack, none for commands and interactions)."""
+        if retries is None:
+            retries = EVENT_RETRIES if request.kind == "event_callback" else 0
+        ack = await self._sockets.deliver(request.kind, request.payload, timeout, retries)
         if request.kind == "view_closed" and request.view_id is not None:
             self._close_view(self._views[request.view_id])
         if ack is not None:

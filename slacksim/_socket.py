@@ -2,8 +2,12 @@
 
 As on Slack: `apps.connections.open` (app-level xapp- token) answers a single-use URL; connecting
 to it gets a `hello`; each request travels as an envelope {envelope_id, type, payload, ...} and the
-app acknowledges it with {envelope_id, payload?} on the same socket. Slack's URLs are wss://; the
-stand-in serves ws:// on loopback.
+app acknowledges it with {envelope_id, payload?} on the same socket within 3 seconds. An Events API
+envelope not acknowledged in time is sent again (`retry_attempt` 1 to 3, `retry_reason` "timeout");
+commands and interactions are not (the user is told the app did not respond). Slack may send
+`disconnect` (reason `refresh_requested`, `warning`, `link_disabled`) and then close the socket: the
+app opens a new one. Slack's URLs are wss://; the stand-in serves ws:// on loopback.
+(docs.slack.dev/apis/events-api/using-socket-mode)
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from slacksim._waiting import Waiters
 
 SOCKET_PATH = "/link/"
+DisconnectReason = Literal["refresh_requested", "warning", "link_disabled"]
 # the envelope type each kind of request travels as; url_verification has no Socket Mode form
 ENVELOPE_TYPES = {
     "slash_command": "slash_commands",
@@ -33,6 +38,7 @@ ENVELOPE_TYPES = {
 @dataclass
 class _Connection:
     websocket: WebSocket
+    number: int  # 1 for the app's first connection, then counting up
     # envelope_id -> the app's acknowledgement, once it arrives
     acks: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
 
@@ -45,6 +51,7 @@ class SocketHub:
         self._waiters = waiters
         self._tickets: set[str] = set()
         self.connections: list[_Connection] = []
+        self.opened = 0  # connections ever accepted
 
     def open_url(self, base_url: str) -> str:
         """A new single-use WebSocket URL on the server at `base_url` (http(s)://host:port)."""
@@ -60,7 +67,8 @@ class SocketHub:
             return
         self._tickets.discard(ticket)
         await websocket.accept()
-        connection = _Connection(websocket)
+        self.opened += 1
+        connection = _Connection(websocket, self.opened)
         await websocket.send_json(
             {
                 "type": "hello",
@@ -89,14 +97,35 @@ class SocketHub:
                 pending.cancel()
             self._waiters.notify()
 
-    async def deliver(self, kind: str, payload: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+    async def deliver(
+        self, kind: str, payload: dict[str, Any], timeout: float, retries: int = 0
+    ) -> dict[str, Any] | None:
         """Send `payload` in an envelope over the newest connection; the app's ack message, or None
-        when none came within `timeout` seconds (Slack then tells the user the app did not respond)."""
-        if not self.connections:
-            raise RuntimeError("no Socket Mode connection is open: await ws.socket_connected() first")
+        when none came within `timeout` seconds after `retries` more attempts (each a new envelope)."""
         envelope_type = ENVELOPE_TYPES.get(kind)
         if envelope_type is None:
             raise ValueError(f"{kind} requests are not delivered over Socket Mode")
+        for attempt in range(retries + 1):
+            ack = await self._deliver_once(envelope_type, payload, timeout, attempt)
+            if ack is not None:
+                return ack
+        return None
+
+    async def disconnect(self, reason: DisconnectReason, *, close: bool) -> int:
+        """Tell every open connection Slack is about to drop it, and (with `close`) drop it; how many
+        connections had been opened so far."""
+        for connection in list(self.connections):
+            message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-slacksim"}}
+            await connection.websocket.send_json(message)
+            if close:
+                await connection.websocket.close(code=1000)
+        return self.opened
+
+    async def _deliver_once(
+        self, envelope_type: str, payload: dict[str, Any], timeout: float, attempt: int
+    ) -> dict[str, Any] | None:
+        if not self.connections:
+            raise RuntimeError("no Socket Mode connection is open: await ws.socket_connected() first")
         connection = self.connections[-1]
         envelope_id = str(uuid.uuid4())
         ack: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -107,8 +136,8 @@ class SocketHub:
             "payload": payload,
             # Events API acks carry nothing back; commands and interactions may carry a reply
             "accepts_response_payload": envelope_type != "events_api",
-            "retry_attempt": 0,
-            "retry_reason": "",
+            "retry_attempt": attempt,
+            "retry_reason": "timeout" if attempt else "",
         }
         try:
             await connection.websocket.send_json(envelope)

@@ -16,9 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from slacksim._blocks import MESSAGE_BLOCK_LIMIT, block_problems
+from slacksim._blocks import error_messages, message_problems
+from slacksim._clock import Clock
 from slacksim._errors import SlackError
 from slacksim._faults import Failure, FaultPlan
+from slacksim._limits import BLOCK_KIT_LIMITS
 from slacksim._models import (
     ChangeEvent,
     ChangeKind,
@@ -32,6 +34,7 @@ from slacksim._models import (
     SlackView,
     Usergroup,
 )
+from slacksim._ratelimits import RateLimits
 from slacksim._signing import SlackSigner
 from slacksim._socket import SocketHub
 from slacksim._socket import app_token as new_app_token
@@ -39,13 +42,15 @@ from slacksim._waiting import Waiters
 
 POST_FIELDS = ("text", "blocks", "attachments", "metadata", "thread_ts")
 EDIT_FIELDS = ("text", "blocks", "attachments", "metadata")
-RESPONSE_URL_USES = 5  # Slack honours a response_url up to five times (within 30 minutes)
+# "You can use a response_url five times within 30 minutes" (docs.slack.dev, handling user interaction)
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL = 30 * 60.0
 
 
 @dataclass
 class _Trigger:
     user_id: str
-    issued_at: float  # time.monotonic(): expiry must not depend on the wall clock
+    issued_at: float  # the workspace clock: expiry must not depend on the wall clock
     used: bool = False
 
 
@@ -54,6 +59,7 @@ class _ResponseTarget:
     user_id: str
     channel_id: str
     original: tuple[str, str] | None  # (channel, ts) of the message a reply may replace or delete
+    issued_at: float  # the workspace clock
     uses: int = 0
 
 
@@ -87,6 +93,8 @@ class WorkspaceState:
         # first request it serves; set it explicitly to build requests before that.
         self.base_url: str | None = None
         self.trigger_ttl = 3.0  # seconds a trigger_id stays usable, as on Slack
+        self.clock = Clock()  # what triggers, response_urls and rate limits age by; tests advance it
+        self.rate_limits = RateLimits(self.clock)  # on, as on Slack: `ws.rate_limits.enabled = False` for bursts
         self.calls: list[RecordedCall] = []
         self.responses: list[ResponsePost] = []
         self._users: dict[str, SlackUser] = {}
@@ -108,6 +116,12 @@ class WorkspaceState:
 
     def _take_fault(self, method: str) -> Failure | None:
         return self._faults.take(method)
+
+    def _throttle(self, method: str, scope: str = "") -> None:
+        """Raises Slack's 429 when the call is over its rate limit (slacksim/_ratelimits.py)."""
+        retry_after = self.rate_limits.take(method, scope)
+        if retry_after is not None:
+            raise SlackError("ratelimited", status=429, headers={"Retry-After": str(retry_after)})
 
     def _record(self, call: RecordedCall) -> None:
         self.calls.append(call)
@@ -198,7 +212,7 @@ class WorkspaceState:
 
     def _issue_trigger(self, user_id: str) -> str:
         trigger_id = f"{int(time.time() * 1000)}.{next(self._seq)}.{secrets.token_hex(16)}"
-        self._triggers[trigger_id] = _Trigger(user_id, time.monotonic())
+        self._triggers[trigger_id] = _Trigger(user_id, self.clock.monotonic())
         return trigger_id
 
     def _redeem_trigger(self, trigger_id: str) -> str:
@@ -208,7 +222,7 @@ class WorkspaceState:
             raise SlackError("invalid_trigger_id")
         if trigger.used:
             raise SlackError("exchanged_trigger_id")
-        if time.monotonic() - trigger.issued_at > self.trigger_ttl:
+        if self.clock.monotonic() - trigger.issued_at > self.trigger_ttl:
             raise SlackError("expired_trigger_id")
         trigger.used = True
         return trigger.user_id
@@ -219,14 +233,16 @@ class WorkspaceState:
             raise RuntimeError("ws.base_url is unknown: set it to the URL the fake Slack is served at")
         response_id = secrets.token_urlsafe(12)
         where = None if original is None else (original.channel, original.ts)
-        self._targets[response_id] = _ResponseTarget(user_id, channel_id, where)
+        self._targets[response_id] = _ResponseTarget(user_id, channel_id, where, self.clock.monotonic())
         return response_id, f"{self.base_url}/response/{response_id}"
 
     def _respond(self, response_id: str, payload: dict[str, Any], *, via: str = "response_url") -> ResponsePost:
         """What Slack does with a message sent to a response_url (or in a slash command's acknowledgement)."""
         target = self._targets.get(response_id)
-        if target is None or target.uses >= RESPONSE_URL_USES:
+        if target is None or self.clock.monotonic() - target.issued_at > RESPONSE_URL_TTL:
             raise SlackError("expired_url", status=404)
+        if target.uses >= RESPONSE_URL_USES:
+            raise SlackError("used_url", status=404)
         original = self._original(target)
         if flag(payload.get("delete_original")):
             if original is None:
@@ -355,12 +371,12 @@ def message_content(fields: dict[str, Any], keys: tuple[str, ...]) -> dict[str, 
     content = {k: fields[k] for k in keys if fields.get(k) is not None}
     if not any(content.get(k) for k in ("text", "blocks", "attachments")):
         raise SlackError("no_text")
-    if len(str(content.get("text", ""))) > 40000:
+    if len(str(content.get("text", ""))) > BLOCK_KIT_LIMITS["message.text"]:
         raise SlackError("msg_too_long")
+    problems = message_problems(content)
+    if problems:
+        raise SlackError("invalid_blocks", errors=problems, response_metadata={"messages": error_messages(problems)})
     if "blocks" in content:
-        problems = block_problems(content["blocks"], MESSAGE_BLOCK_LIMIT)
-        if problems:
-            raise SlackError("invalid_blocks", errors=problems, response_metadata={"messages": problems})
         content["blocks"] = _with_block_ids(content["blocks"], secrets.token_hex(2))
     if "metadata" in content and not _is_metadata(content["metadata"]):
         raise SlackError("invalid_metadata_format")

@@ -8,6 +8,7 @@ Every request is recorded in `ws.calls` after it has taken effect, so a waiter s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -23,9 +24,10 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from slacksim._blocks import view_problems
+from slacksim._blocks import error_messages, view_problems
 from slacksim._errors import SlackError
 from slacksim._models import Message, RecordedCall, SlackChannel
+from slacksim._ratelimits import PER_CHANNEL_METHODS
 from slacksim._socket import SOCKET_PATH
 from slacksim._state import EDIT_FIELDS, POST_FIELDS, flag, message_content
 from slacksim._workspace import SlackWorkspace
@@ -48,9 +50,10 @@ def create_app(ws: SlackWorkspace) -> Starlette:
         args: dict[str, Any] = {}
         try:
             args, token = await _read_args(request)
-            status, body, headers = _answer(ws, method, args, token)
+            failure = await _injected(ws, method if method in METHODS else "")
+            status, body, headers = _answer(ws, method, args, token) if failure is None else failure
         except SlackError as exc:
-            status, body, headers = exc.status, exc.body(), {}
+            status, body, headers = exc.status, exc.body(), exc.headers
         _record(ws, method, args, status, body)
         headers |= {"X-Slack-Req-Id": secrets.token_hex(16), "X-OAuth-Scopes": SCOPES}
         return JSONResponse(body, status_code=status, headers=headers)
@@ -63,6 +66,9 @@ def create_app(ws: SlackWorkspace) -> Starlette:
         status, body = 200, {"ok": True}
         try:
             payload = _json_object(await request.body())
+            failure = await _injected(ws, "response_url")
+            if failure is not None:
+                raise SlackError(failure[1]["error"], status=failure[0])
             ws._respond(response_id, payload)
         except SlackError as exc:
             status, body = (400 if exc.status == 200 else exc.status), exc.body()
@@ -122,16 +128,26 @@ def _decoded(name: str, value: Any) -> Any:
     return value
 
 
-def _answer(
-    ws: SlackWorkspace, method: str, args: dict[str, Any], token: str | None
-) -> tuple[int, dict[str, Any], dict[str, str]]:
+Answer = tuple[int, dict[str, Any], dict[str, str]]
+
+
+async def _injected(ws: SlackWorkspace, method: str) -> Answer | None:
+    """An injected failure's answer, after its delay; None: carry the call out (a delay alone has passed)."""
+    failure = ws._take_fault(method) if method else None
+    if failure is None:
+        return None
+    if failure.delay > 0:
+        await asyncio.sleep(failure.delay)  # the stand-in is slow, as Slack sometimes is
+    if failure.status is None or failure.error is None:
+        return None
+    headers = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
+    return failure.status, {"ok": False, "error": failure.error}, headers
+
+
+def _answer(ws: SlackWorkspace, method: str, args: dict[str, Any], token: str | None) -> Answer:
     handler = METHODS.get(method)
     if handler is None:
         return 200, {"ok": False, "error": "unknown_method", "req_method": method}, {}
-    failure = ws._take_fault(method)
-    if failure is not None:
-        headers = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
-        return failure.status, {"ok": False, "error": failure.error}, headers
     if not token:
         return 200, {"ok": False, "error": "not_authed"}, {}
     if token not in (ws.bot_token, ws.app_token):
@@ -139,9 +155,11 @@ def _answer(
     if (token == ws.app_token) != (method in APP_LEVEL_METHODS):
         return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
     try:
+        if method not in PER_CHANNEL_METHODS:
+            ws._throttle(method)
         return 200, {"ok": True, **handler(ws, args)}, {}
     except SlackError as exc:
-        return exc.status, exc.body(), {}
+        return exc.status, exc.body(), exc.headers
     except ValidationError:  # an argument of the wrong type, e.g. text that is not a string
         return 200, {"ok": False, "error": "invalid_arguments"}, {}
 
@@ -168,6 +186,7 @@ def auth_test(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, Any]:
 
 def chat_post_message(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, Any]:
     channel = _writable(ws, args)
+    ws._throttle("chat.postMessage", channel.id)
     message = ws._post(channel, message_content(args, POST_FIELDS), via="chat.postMessage")
     return {"channel": channel.id, "ts": message.ts, "message": message.to_api(ws.team_id)}
 
@@ -407,7 +426,7 @@ def views_publish(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, Any]:
 def _view_spec(args: dict[str, Any], expected_type: str) -> dict[str, Any]:
     problems = view_problems(args.get("view"), expected_type)
     if problems:
-        raise SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {p}" for p in problems]})
+        raise SlackError("invalid_arguments", response_metadata={"messages": error_messages(problems)})
     spec: dict[str, Any] = args["view"]
     return spec
 

@@ -12,6 +12,7 @@ from typing import Any
 from slacksim._errors import SlackError
 from slacksim._models import ChangeEvent, Message, RecordedCall, SlackChannel, SlackUser, SlackView, Usergroup
 from slacksim._requests import RequestBuilders
+from slacksim._socket import DisconnectReason
 
 
 class SlackWorkspace(RequestBuilders):
@@ -117,11 +118,28 @@ class SlackWorkspace(RequestBuilders):
         return await self._waiters.until(check, timeout, self._describe_calls)
 
     def fail_next(
-        self, method: str, *, status: int | None = None, error: str | None = None, retry_after: int = 1, times: int = 1
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: int = 1,
+        times: int = 1,
+        delay: float = 0.0,
     ) -> None:
-        """The next `times` calls of `method` ("*": any) fail: HTTP 429 with Retry-After and error
-        "ratelimited", another HTTP status (error "fatal_error"), or HTTP 200 with `{"ok": false, "error": error}`."""
-        self._faults.add(method, status=status, error=error, retry_after=retry_after, times=times)
+        """The next `times` calls of `method` ("*": any; "response_url": posts to response_urls) fail:
+        HTTP 429 with Retry-After and error "ratelimited", another HTTP status (error "fatal_error"), or
+        HTTP 200 with `{"ok": false, "error": error}` (e.g. "channel_not_found"). With `delay`, the answer
+        comes that many seconds late; a delay alone answers late but carries the call out, as when a
+        client times out on a call Slack did carry out."""
+        self._faults.add(method, status=status, error=error, retry_after=retry_after, times=times, delay=delay)
+
+    async def socket_disconnect(self, reason: DisconnectReason = "refresh_requested", *, close: bool = False) -> int:
+        """Slack's `disconnect` message on every open Socket Mode connection; with `close` the
+        connections are dropped as well (else the app is trusted to replace them, as Slack gives it a
+        few seconds to). Returns how many connections had been opened: pass it to `socket_connected`
+        as `after` to await the app's new one."""
+        return await self._sockets.disconnect(reason, close=close)
 
     def subscribe(self) -> asyncio.Queue[ChangeEvent]:
         queue: asyncio.Queue[ChangeEvent] = asyncio.Queue()

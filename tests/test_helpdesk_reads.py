@@ -160,6 +160,43 @@ async def test_profile_text_is_escaped_so_it_cannot_ping_or_forge_links(bot: Cha
     assert card.text.startswith("Mallory &lt;!here&gt; (mallory@acme.example)")
 
 
+async def test_a_long_name_keeps_the_reset_password_dialog_within_300_characters(bot: ChatOps) -> None:
+    name = "Maximiliana Alexandrina Konstantinopoulou-Vanderbilt & Associates of the Northern Hemisphere " * 3
+    login = "maximiliana.alexandrina.konstantinopoulou-vanderbilt@research-and-development.acme.example"
+    bot.org.add_user(login, "Maximiliana", "Konstantinopoulou", displayName=name.strip())
+
+    card = await ask(bot, HANA, f"lookup {login}")  # posted at all: Slack refuses a dialog text over 300
+
+    dialog = buttons(card)["okta:reset-password"]["confirm"]["text"]["text"]
+    assert len(dialog) <= 300
+    assert dialog.startswith("Sending a password reset email to Maximiliana Alexandrina") and dialog.endswith("…. Go ahead?")
+
+
+async def test_a_long_job_title_is_cut_to_fit_its_field(bot: ChatOps) -> None:
+    title = "R&D " * 256  # 1,024 characters, Okta's most; twice that once escaped for Slack
+    bot.org.add_user("rita.research@acme.example", "Rita", "Research", title=title)
+
+    card = await ask(bot, HANA, "lookup rita.research@acme.example")
+
+    [field] = [f["text"] for b in card.blocks for f in b.get("fields") or [] if f["text"].startswith("*Title*")]
+    assert len(field) <= 2000 and field.startswith("*Title*\nR&amp;D R&amp;D") and field.endswith("R&amp;D…")
+
+
+async def test_groups_of_a_user_in_201_long_named_groups_end_with_how_many_more(bot: ChatOps) -> None:
+    member = bot.org.add_user("gail.groups@acme.example", "Gail", "Groups")
+    for n in range(201):
+        name = f"Group {n:03} of the Worldwide Regional Cross-Functional Steering Committee " * 4
+        bot.org.add_group(name[:255])
+        bot.org.add_member(name[:255], member)
+
+    answer = await ask(bot, SAM, "groups gail.groups@acme.example")  # once msg_too_long: 201 x 255 characters
+
+    shown = answer.text.count("\n• ")  # Everyone, then the 201
+    assert answer.text.startswith("*Gail Groups (gail.groups@acme.example)* is in 202 group(s):\n• Everyone\n• Group 000 of")
+    assert 0 < shown < 202 and answer.text.endswith(f"\nand {202 - shown} more")
+    assert [b["text"]["text"] for b in answer.blocks] == [answer.text] and len(answer.text) <= 3000
+
+
 async def test_every_ack_in_a_burst_is_replaced_by_its_answer(bot: ChatOps) -> None:
     commands = [(ERIN, f"lookup {LEE_LOGIN}")] * 5 + [(SAM, f"groups {LEE_LOGIN}")] * 5  # refusals answer fastest
 

@@ -97,7 +97,7 @@ async def test_the_alert_pipeline_stage_counts_reach_the_hook_counter(scrape) ->
 
 
 async def test_okta_rate_limits_and_latency_come_from_the_live_client(scrape, okta_sim, okta_org) -> None:  # type: ignore[no-untyped-def]
-    okta_org.set_rate_limit(50, 60, bucket="GET /api/v1/users/{id}")  # the simulator's name for the bucket
+    okta_org.set_rate_limit(50, 60, bucket="GET /api/v1/users/{idOrLogin}")  # Okta's name, the simulator's too
     bucket = labels(bucket="GET /api/v1/users/{idOrLogin}")  # Okta's documented name, which the client reports
     before = await scrape()
     async with httpx.AsyncClient() as http:

@@ -12,7 +12,7 @@ ALL = {"STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "LOCKED_OUT", "PASSWORD_EX
 # operation -> (statuses it is allowed from, status afterwards (None: unchanged), refusal status, refusal errorCode,
 #               the System Log event it writes). Written from Okta's docs, independently of the simulator's table.
 LIFECYCLE = {
-    "activate": ({"STAGED", "PROVISIONED", "DEPROVISIONED"}, "ACTIVE", 403, "E0000016", "user.lifecycle.activate"),
+    "activate": ({"STAGED", "DEPROVISIONED"}, "ACTIVE", 403, "E0000016", "user.lifecycle.activate"),
     "reactivate": ({"PROVISIONED", "RECOVERY"}, "PROVISIONED", 403, "E0000038", "user.lifecycle.reactivate"),
     "deactivate": (ALL - {"DEPROVISIONED"}, "DEPROVISIONED", 403, "E0000038", "user.lifecycle.deactivate"),
     "suspend": ({"ACTIVE"}, "SUSPENDED", 400, "E0000001", "user.lifecycle.suspend"),

@@ -352,7 +352,7 @@ async def test_response_url_semantics(ws: SlackWorkspace, client: AsyncWebClient
     await respond.send(text="4")
     await respond.send(text="5")
     expired = await respond.send(text="6")
-    assert (expired.status_code, expired.body) == (404, "expired_url")  # five uses at most
+    assert (expired.status_code, expired.body) == (404, "used_url")  # five uses at most
 
     posted = await client.chat_postMessage(channel="#approvals", text="Unlock Lee?", blocks=BUTTONS)
     click = ws.block_action("U0ARJUN0001", "approve", message=ws.message("approvals", posted["ts"]))

@@ -1,6 +1,10 @@
 """Every operation the simulator implements, checked against Okta's official OpenAPI spec: each answer's
 status code must be one the spec lists for that operation, and its body must validate against the
-schema the spec gives for that status (success bodies and Error bodies alike).
+schema the spec gives for that status (success bodies and Error bodies alike) and carry no top-level
+property the schema does not document. Beyond the spec's schemas, every answer must be shaped as Okta
+answers: X-Okta-Request-Id and X-Rate-Limit-* headers, Error bodies with all five properties, errorCauses
+for validation failures, the error codes Okta uses for bad tokens (401 E0000011), missing scopes (403
+E0000006) and bodies that do not parse (400 E0000003); and the token endpoint answers OAuth errors.
 
 The spec lives beside the project (../shared/okta-openapi/management-api.yaml). One simulator and one
 hook receiver serve the whole module (a server per operation would be slow); every scenario works on
@@ -10,6 +14,8 @@ users and hooks it creates itself, so scenarios do not depend on each other.
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -17,9 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import pytest_asyncio
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,10 +37,18 @@ from starlette.routing import Route
 
 from bot.server import BackgroundServer
 from oktasim import OktaOrg, create_app, seed_demo_org
+from oktasim._bodies import PROFILE_LENGTHS
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "okta-openapi"
 TOKEN, NO_SCOPES_TOKEN = "00conformance", "00conformance-no-scopes"
 MISSING = "00u0000nosuchthing00"
+CLIENT_ID = "0oaconformance000000"
+ERROR_PROPERTIES = {"errorCode", "errorSummary", "errorLink", "errorId", "errorCauses"}  # as Okta always sends them
+# Where the spec's schema contradicts its own example of the answer, the example (what Okta sends) wins.
+SCHEMA_CORRECTIONS = {
+    ("expirePasswordWithTempPassword", "200"): {"$ref": "#/components/schemas/TempPassword"},  # example: tempPassword
+}
+
 
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
@@ -45,7 +62,8 @@ EXTRA_OPERATIONS = [("GET", "/api/v1/groups/{groupId}", "getGroup")]
 
 def _listed_operations() -> list[tuple[str, str, str]]:
     """(METHOD, path template, operationId) for each row of OPERATIONS.md."""
-    rows = re.findall(r"^\| (GET|POST|PUT|DELETE) \| (\S+) \| (\w+) \|", (SPEC_DIR / "OPERATIONS.md").read_text(), re.MULTILINE)
+    text = (SPEC_DIR / "OPERATIONS.md").read_text()
+    rows = re.findall(r"^\| (GET|POST|PUT|DELETE) \| (\S+) \| (\w+) \|", text, re.MULTILINE)
     assert rows, "OPERATIONS.md lists no operations"
     return rows
 
@@ -82,6 +100,49 @@ def _schema_errors(spec: dict[str, Any], schema: dict[str, Any], instance: Any) 
     return errors
 
 
+def _documented_properties(spec: dict[str, Any], schema: dict[str, Any]) -> set[str] | None:
+    """The properties an object schema documents (through $ref and allOf); None when it admits any."""
+    schema = _resolve(spec, schema)
+    if schema.get("additionalProperties") not in (None, False) or "discriminator" in schema:
+        return None
+    names = set(schema.get("properties") or {})
+    for part in schema.get("allOf") or []:
+        more = _documented_properties(spec, part)
+        if more is None:
+            return None
+        names |= more
+    return names or None
+
+
+def _undocumented(spec: dict[str, Any], schema: dict[str, Any], body: Any) -> list[str]:
+    """Top-level properties of the body (of each item, for an array) that the schema does not document."""
+    target = _resolve(spec, schema)
+    item_schema, items = (target["items"], body) if target.get("type") == "array" else (schema, [body])
+    documented = _documented_properties(spec, item_schema)
+    if documented is None:
+        return []
+    return sorted({key for item in items if isinstance(item, dict) for key in item if key not in documented})
+
+
+def check_headers(response: httpx.Response) -> None:
+    """What Okta sends with every answer: a request id and the X-Rate-Limit-* values of the counting bucket."""
+    where = f"{response.request.method} {response.request.url.path} -> {response.status_code}"
+    assert response.headers.get("x-okta-request-id"), where
+    limit, remaining, reset = (int(response.headers[f"x-rate-limit-{h}"]) for h in ("limit", "remaining", "reset"))
+    assert 0 <= remaining <= limit and reset >= int(time.time()) - 1, where
+
+
+def check_error_body(response: httpx.Response) -> dict[str, Any]:
+    """Okta's Error body: all five properties; a validation failure says what failed in errorCauses."""
+    body: dict[str, Any] = response.json()
+    assert set(body) == ERROR_PROPERTIES, response.text
+    assert body["errorLink"] == body["errorCode"] and body["errorId"] and body["errorSummary"], response.text
+    assert all(set(cause) == {"errorSummary"} and cause["errorSummary"] for cause in body["errorCauses"])
+    if body["errorCode"] == "E0000001":
+        assert body["errorCauses"], f"a validation failure names its causes: {response.text}"
+    return body
+
+
 def check(spec: dict[str, Any], method: str, template: str, response: httpx.Response) -> None:
     operation = spec["paths"][template][method.lower()]
     listed = operation["responses"]
@@ -89,18 +150,34 @@ def check(spec: dict[str, Any], method: str, template: str, response: httpx.Resp
     assert status in listed, (
         f"{operation['operationId']} answered {status}; the spec lists {sorted(listed)}: {response.text}"
     )
+    check_headers(response)
     content = _resolve(spec, listed[status]).get("content") or {}
     if "application/json" not in content:
         assert response.content == b"", f"{operation['operationId']} {status} has no body in the spec"
         return
-    errors = _schema_errors(spec, content["application/json"]["schema"], response.json())
+    schema = SCHEMA_CORRECTIONS.get((operation["operationId"], status), content["application/json"]["schema"])
+    errors = _schema_errors(spec, schema, response.json())
+    if response.is_error:
+        check_error_body(response)
+    else:
+        errors += [f"{name}: not in the spec's schema" for name in _undocumented(spec, schema, response.json())]
     assert not errors, f"{operation['operationId']} {status} does not match the spec:\n" + "\n".join(errors)
+
+
+def check_refusal(spec: dict[str, Any], response: httpx.Response, status: int, code: str, component: str) -> None:
+    """A refusal the spec describes once, in components/responses, rather than per operation (e.g. 401)."""
+    assert response.status_code == status, response.text
+    check_headers(response)
+    schema = _resolve(spec, spec["components"]["responses"][component])["content"]["application/json"]["schema"]
+    assert not _schema_errors(spec, schema, response.json())
+    assert check_error_body(response)["errorCode"] == code, response.text
 
 
 @dataclass
 class Env:
     org: OktaOrg
     api: httpx.AsyncClient
+    anonymous: httpx.AsyncClient  # sends no credentials
     hook_uri: str  # a receiver that answers Okta's verification challenge
     silent_uri: str  # one that does not (404)
 
@@ -145,8 +222,9 @@ async def env() -> AsyncIterator[Env]:
         BackgroundServer(create_app(org)) as sim,
         BackgroundServer(receiver) as hooks,
         httpx.AsyncClient(base_url=sim.url, headers=headers) as api,
+        httpx.AsyncClient(base_url=sim.url) as anonymous,
     ):
-        yield Env(org, api, f"{hooks.url}/hook", f"{hooks.url}/nothing-here")
+        yield Env(org, api, anonymous, f"{hooks.url}/hook", f"{hooks.url}/nothing-here")
 
 
 Scenario = Callable[[Env], Awaitable[list[httpx.Response]]]
@@ -204,9 +282,9 @@ async def _get_user(env: Env) -> list[httpx.Response]:
         await env.api.get("/api/v1/users/lee.locked"),
         await env.api.get(f"/api/v1/users/{MISSING}"),
     ]
-    env.org.set_rate_limit(0, 60, bucket="GET /api/v1/users/{id}")
+    env.org.set_rate_limit(0, 60, bucket="GET /api/v1/users/{idOrLogin}")
     answers.append(await env.api.get(f"/api/v1/users/{env.user()}"))
-    env.org.set_rate_limit(10_000, 60, bucket="GET /api/v1/users/{id}")
+    env.org.set_rate_limit(2_000, 60, bucket="GET /api/v1/users/{idOrLogin}")
     assert answers[-1].status_code == 429
     return answers
 
@@ -463,12 +541,144 @@ async def test_operation_conforms(
     assert any(r.status_code < 300 for r in answers), f"{operation_id}: no scenario succeeded"
     # Without the operation's scope the caller is refused with 403 before the path is even looked up.
     placeholders: defaultdict[str, str] = defaultdict(lambda: MISSING)
-    forbidden = await env.api.request(
-        method,
-        template.format_map(placeholders),
-        json={} if method in ("POST", "PUT") else None,
-        headers={"Authorization": f"SSWS {NO_SCOPES_TOKEN}"},
-    )
+    path = template.format_map(placeholders)
+    body = {} if method in ("POST", "PUT") else None
+    forbidden = await env.api.request(method, path, json=body, headers={"Authorization": f"SSWS {NO_SCOPES_TOKEN}"})
     assert forbidden.status_code == 403
+    assert check_error_body(forbidden)["errorCode"] == "E0000006"
     for response in [*answers, forbidden]:
         check(spec, method, template, response)
+    # A token Okta does not know, or none, is refused with 401 before anything else (the spec describes
+    # this answer once, in components/responses, not per operation).
+    for authorization in ("SSWS 00nosuchtoken", "Bearer not-an-access-token", None):
+        headers = {"Authorization": authorization} if authorization else {}
+        unknown = await env.anonymous.request(method, path, json=body, headers=headers)
+        check_refusal(spec, unknown, 401, "E0000011", "ErrorInvalidToken401")
+
+
+async def _existing(env: Env, template: str) -> str:
+    """The template's path with ids of objects that exist (a fresh user, a fresh event hook)."""
+    ids = {"id": env.user(), "userId": env.user(), "eventHookId": await env.hook()}
+    return template.format_map(ids)
+
+
+# The listed operations whose request body the spec requires (test_body_operations_are_the_specs keeps this true).
+TAKE_A_BODY = {
+    "createEventHook", "replaceEventHook", "addGroup", "createUser", "updateUser", "replaceUser", "enrollFactor"
+}
+BODY_OPERATIONS = [row for row in _listed_operations() if row[2] in TAKE_A_BODY]
+
+
+def test_body_operations_are_the_specs(spec: dict[str, Any]) -> None:
+    required = {
+        operation_id
+        for method, template, operation_id in _listed_operations()
+        if spec["paths"][template][method.lower()].get("requestBody", {}).get("required")
+    }
+    assert required == TAKE_A_BODY
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize(("method", "template", "operation_id"), BODY_OPERATIONS, ids=lambda value: str(value))
+async def test_a_body_that_does_not_parse_is_refused(
+    method: str, template: str, operation_id: str, env: Env, spec: dict[str, Any]
+) -> None:
+    path = await _existing(env, template)
+    headers = {"Content-Type": "application/json"}
+    response = await env.api.request(method, path, content=b'{"profile": {"login": ', headers=headers)
+    check(spec, method, template, response)
+    body = response.json()
+    assert (response.status_code, body["errorCode"], body["errorCauses"]) == (400, "E0000003", []), operation_id
+
+
+def test_profile_lengths_are_the_specs(spec: dict[str, Any]) -> None:
+    """The simulator's attribute lengths are exactly the minLength/maxLength the spec gives UserProfile."""
+    properties = spec["components"]["schemas"]["UserProfile"]["properties"]
+    from_spec = {
+        name: (prop.get("minLength", 0), prop["maxLength"]) for name, prop in properties.items() if "maxLength" in prop
+    }
+    # The spec's login has "maxLength: 100" indented into its description (a typo there), so it is read from that.
+    assert "maxLength" not in properties["login"] and properties["login"]["description"].endswith("maxLength: 100")
+    from_spec["login"] = (properties["login"]["minLength"], 100)
+    assert PROFILE_LENGTHS == from_spec
+
+
+# The token endpoint (the org authorization server; not part of the management spec): OAuth 2.0 error
+# answers (RFC 6749 section 5.2) with Okta's descriptions, never cached, counted in their own bucket.
+
+
+@pytest.fixture(scope="module")
+def client_key(env: Env) -> rsa.RSAPrivateKey:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    env.org.register_oauth_client(CLIENT_ID, public.decode(), scopes={"okta.users.read"})
+    return key
+
+
+def _assertion(env: Env, key: rsa.RSAPrivateKey, **claims: Any) -> str:
+    now = int(env.org.clock.time())
+    token_url = f"{env.api.base_url}/oauth2/v1/token"
+    defaults = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": token_url, "iat": now, "exp": now + 300}
+    return jwt.encode({**defaults, "jti": str(uuid.uuid4()), **claims}, key, algorithm="RS256")
+
+
+async def _token(env: Env, assertion: str, scope: str = "okta.users.read") -> httpx.Response:
+    form = {
+        "grant_type": "client_credentials",
+        "scope": scope,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
+    return await env.anonymous.post("/oauth2/v1/token", data=form)
+
+
+def check_oauth_error(response: httpx.Response, status: int, error: str, description: str) -> None:
+    assert (response.status_code, response.json()) == (status, {"error": error, "error_description": description})
+    assert response.headers["cache-control"] == "no-store" and response.headers["pragma"] == "no-cache"
+    check_headers(response)
+    assert response.headers["x-rate-limit-limit"] == "2000", "the org authorization server's bucket"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_token_endpoint_errors(env: Env, client_key: rsa.RSAPrivateKey) -> None:
+    granted = await _token(env, _assertion(env, client_key))
+    assert granted.status_code == 200 and granted.json()["token_type"] == "Bearer"
+    check_headers(granted)
+    now = int(env.org.clock.time())
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cases = [
+        (
+            _assertion(env, client_key, iss="0oanosuchclient00000", sub="0oanosuchclient00000"),
+            "okta.users.read",
+            (401, "invalid_client", "The issuer claim for client_assertion is not a valid client_id."),
+        ),
+        (
+            _assertion(env, stranger),
+            "okta.users.read",
+            (401, "invalid_client", "The client_assertion signature is invalid."),
+        ),
+        (
+            _assertion(env, client_key, iat=now - 600, exp=now - 1),
+            "okta.users.read",
+            (401, "invalid_client", "The client_assertion token is expired."),
+        ),
+        (
+            _assertion(env, client_key),
+            "okta.users.read okta.users.manage",
+            (400, "invalid_scope", "The following scopes are not allowed for this request: [okta.users.manage]."),
+        ),
+    ]
+    for assertion, scope, expected in cases:
+        check_oauth_error(await _token(env, assertion, scope), *expected)
+
+    once = _assertion(env, client_key)
+    assert (await _token(env, once)).status_code == 200
+    replayed = await _token(env, once)
+    check_oauth_error(replayed, 401, "invalid_client", "The client_assertion token has already been used.")
+
+    token = granted.json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await env.anonymous.get("/api/v1/users/erin.employee", headers=bearer)).status_code == 200
+    refused = await env.anonymous.get("/api/v1/groups", headers=bearer)
+    assert refused.status_code == 403 and check_error_body(refused)["errorCode"] == "E0000006"
+    assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
