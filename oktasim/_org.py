@@ -93,7 +93,8 @@ class OktaOrg:
 
     def set_rate_limit(self, limit: int, window_seconds: float = 60.0, bucket: str | None = None) -> None:
         """One bucket by Okta's name ("GET /api/v1/users/{idOrLogin}", "/api/v1", "cumulative", ...: the
-        table in oktasim/_ratelimit.py); without `bucket`, every endpoint bucket. ValueError for an unknown name."""
+        table in oktasim/_ratelimit.py); without `bucket`, every bucket (e.g. set_rate_limit(100_000) for a load
+        beyond Okta's limits). ValueError for an unknown name."""
         self.rate_limits.configure(limit, window_seconds, bucket)
 
     def set_concurrency_limit(self, limit: int) -> None:

@@ -109,10 +109,10 @@ class RateLimiter:
         self._windows: dict[str, _Window] = {}
 
     def configure(self, limit: int, window_seconds: float, bucket: str | None = None) -> None:
-        """One bucket by its name in LIMITS; without one, every endpoint bucket (not the cumulative limit)."""
+        """One bucket by its name in LIMITS; without one, every bucket (the cumulative one too)."""
         if bucket is not None and bucket not in self._limits:
             raise ValueError(f"unknown rate-limit bucket {bucket!r}; Okta's buckets: {', '.join(LIMITS)}")
-        for name in [bucket] if bucket else [b for b in self._limits if b != CUMULATIVE]:
+        for name in [bucket] if bucket else list(self._limits):
             self._limits[name] = (limit, window_seconds)
             self._windows.pop(name, None)
 

@@ -237,7 +237,7 @@ async def test_replayed_assertion_and_bad_grant(oauth_org: OktaOrg, keys: tuple,
 
 
 async def test_rate_limit_window(okta_org: OktaOrg, anonymous: httpx.AsyncClient) -> None:
-    okta_org.set_rate_limit(limit=3, window_seconds=1)
+    okta_org.set_rate_limit(limit=3, window_seconds=1, bucket="GET /api/v1/users/{idOrLogin}")
     headers = {"Authorization": f"SSWS {SIM_API_TOKEN}"}
     answers = [await anonymous.get("/api/v1/users/erin.employee", headers=headers) for _ in range(4)]
     assert [r.status_code for r in answers] == [200, 200, 200, 429]
