@@ -124,6 +124,10 @@ class CrashingSink:
 async def slack_stand_in() -> AsyncIterator[tuple[SlackWorkspace, AsyncWebClient]]:
     """The fake Slack Web API over HTTP, and a plain client for it (SlackSink adds the 429 handling)."""
     ws = demo_workspace()
+    # The alert tests compress time: channels are paced at 0 or a tenth of production's one post a
+    # second, which Slack's per-channel limit would refuse. The limit itself is tested in
+    # tests/test_slacksim_ratelimits.py.
+    ws.rate_limits.enabled = False
     async with BackgroundServer(create_app(ws)) as server:
         yield ws, AsyncWebClient(token=ws.bot_token, base_url=f"{server.url}/api/")
 
