@@ -182,7 +182,8 @@ class ApprovalFlow:
                 f"({len(r.approvals)}/{r.required_approvals} approvals, expires {slack_date(r.deadline)})"
                 for r in pending
             ]
-            text = f"*{len(pending)} pending approval request(s)*\n" + "\n".join(lines)
+            title = f"*{len(pending)} pending approval request(s)*\n"
+            text = title + bk.capped(lines, bk.MESSAGE_TEXT - len(title))
         await inv.respond(Reply(text=text), replace_original=inv.source == "command")
 
     async def cancel(self, inv: Invocation, approval_id: str) -> None:

@@ -342,3 +342,14 @@ async def test_a_restart_in_executing_reconciles_without_a_second_okta_call(
     assert writes(org, "/lifecycle/suspend") == int(reached_okta)
     outcome = "succeeded" if reached_okta else "failed"
     assert (await trail(chatops, approval_id(message)))[-1] == (outcome, "system:reconcile")
+
+
+async def test_a_long_list_of_pending_requests_fits_one_message(chatops: ChatOps) -> None:
+    store = chatops.bot.services.approvals
+    for i in range(40):
+        await store.create(requester=SAM, verb="suspend", target=f"user{i}@acme.example", target_id=f"00u{i:017d}",
+                           params={"target_label": "A" * 200 + f" {i}"})
+    await chatops.command(HANA, "approvals")
+    listing = await chatops.reply_to(HANA, lambda m: "pending approval request(s)" in m.text)
+    assert listing.text.startswith("*40 pending approval request(s)*")
+    assert len(listing.text) <= 4000 and listing.text.endswith("more")
