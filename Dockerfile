@@ -18,6 +18,7 @@ COPY oktaclient/ oktaclient/
 COPY oktasim/ oktasim/
 COPY policy/ policy/
 COPY slacksim/ slacksim/
+COPY slacktext/ slacktext/
 # Wheels of the project and of every dependency. A dependency without a binary wheel for this
 # platform is compiled here (add its build tools to this stage), never in the final image.
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

@@ -29,7 +29,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+import slacktext
 from oktaclient.models import LogActor, LogEvent
+from slacktext import fit
 
 MAX_FIELD = 300  # characters of one Okta-supplied value (escaped); Slack allows 2,000 per field
 NAME = 150  # a person's name or login, a digest row's label: five targets or ten rows fit a field
@@ -81,21 +83,7 @@ class AlertMessage:
 
 def escape(value: object, limit: int = MAX_FIELD) -> str:
     """Okta-supplied text made inert for mrkdwn, in at most `limit` characters."""
-    return fit(str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), limit)
-
-
-def fit(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters ending with "…", never inside an entity or `<...>` markup."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&")
-    if amp >= 0 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    lt = cut.rfind("<")
-    if lt >= 0 and ">" not in cut[lt:]:
-        cut = cut[:lt]
-    return cut + "…"
+    return fit(slacktext.escape(str(value)), limit)
 
 
 def _risk_signals(event: LogEvent) -> list[str]:

@@ -48,9 +48,9 @@ from commands.context import Invocation
 from commands.grammar import Command, Login, OktaUserId, ParseError, parse
 from commands.helpdesk import Helpdesk, is_self_service
 from commands.ports import Reply, Responder
-from commands.slacktext import escape
 from commands.verbs import help_text
 from policy import Verb
+from slacktext import escape
 
 log = logging.getLogger(__name__)
 

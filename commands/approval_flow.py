@@ -35,11 +35,11 @@ from commands.okta_errors import explain
 from commands.operations import EFFECTS, Operation, perform, took_effect
 from commands.ports import Reply
 from commands.recording import now
-from commands.slacktext import escape, slack_date
 from commands.targets import describe
 from oktaclient.errors import OktaError
 from oktaclient.models import Group, User
 from policy import ApprovalRule, Verb
+from slacktext import capped, escape, fit, fit_plain, slack_date
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class ApprovalFlow:
                 for r in pending
             ]
             title = f"*{len(pending)} pending approval request(s)*\n"
-            text = title + bk.capped(lines, bk.MESSAGE_TEXT - len(title))
+            text = title + capped(lines, bk.MESSAGE_TEXT - len(title))
         await inv.respond(Reply(text=text), replace_original=inv.source == "command")
 
     async def cancel(self, inv: Invocation, approval_id: str) -> None:
@@ -469,7 +469,7 @@ def _draft_metadata(draft: Draft) -> str:
     keep = bk.PRIVATE_METADATA
     while len(metadata) > bk.PRIVATE_METADATA and keep > 1:
         keep //= 2
-        params = {**draft.params} | {k: bk.fit(str(draft.params[k]), keep) for k in _SHOWN_ONLY if draft.params.get(k)}
+        params = {**draft.params} | {k: fit(str(draft.params[k]), keep) for k in _SHOWN_ONLY if draft.params.get(k)}
         metadata = draft.model_copy(update={"params": params}).model_dump_json()
     return metadata
 
@@ -487,14 +487,14 @@ def _reason_form(
     blocks.append(
         InputBlock(
             block_id=REASON_BLOCK,
-            label=bk.fit_plain(label, bk.INPUT_LABEL),
+            label=fit_plain(label, bk.INPUT_LABEL),
             element=PlainTextInputElement(action_id=REASON_INPUT, multiline=True, max_length=500),
             optional=True,
         )
     )
     return View(
-        type="modal", callback_id=callback_id, private_metadata=metadata, title=bk.fit_plain(title, bk.MODAL_TITLE),
-        submit=bk.fit_plain(submit, bk.MODAL_TITLE), close=bk.fit_plain(close, bk.MODAL_TITLE),
+        type="modal", callback_id=callback_id, private_metadata=metadata, title=fit_plain(title, bk.MODAL_TITLE),
+        submit=fit_plain(submit, bk.MODAL_TITLE), close=fit_plain(close, bk.MODAL_TITLE),
         notify_on_close=notify_on_close, blocks=blocks,
     ).to_dict()
 

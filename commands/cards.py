@@ -18,11 +18,11 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerB
 from commands import blockkit as bk
 from commands.operations import EFFECTS
 from commands.ports import Reply
-from commands.slacktext import escape, slack_date
 from commands.targets import describe
 from commands.verbs import VERB_SPECS
 from oktaclient.models import Factor, Group, User, UserStatus
 from policy import Verb
+from slacktext import capped, escape, fit_middle, slack_date
 
 ACTION_PREFIX = "okta:"
 CARD_BLOCK_PREFIX = "okc-card-actions:"
@@ -66,7 +66,7 @@ def action_button(verb: Verb, user: User, label: str | None = None) -> ButtonEle
     if spec.destructive:
         ask = bk.confirm(
             f"{spec.verb.value.replace('-', ' ').capitalize()}?",
-            bk.fit_middle(f"{EFFECTS[verb].working} ", describe(user), ". Go ahead?", bk.CONFIRM_TEXT),
+            fit_middle(f"{EFFECTS[verb].working} ", describe(user), ". Go ahead?", bk.CONFIRM_TEXT),
             "Yes, go ahead",
             style="danger",
         )
@@ -107,9 +107,9 @@ def user_card(
     ]
     names = sorted(escape(g.profile.name) for g in groups)
     heading = f"*Groups ({len(names)})*\n"
-    shown = bk.capped(names, bk.SECTION_TEXT - len(heading), sep=", ", at_most=GROUPS_SHOWN, rest_sep=" ") or "none"
+    shown = capped(names, bk.SECTION_TEXT - len(heading), sep=", ", at_most=GROUPS_SHOWN, rest_sep=" ") or "none"
     heading_mfa = "*MFA factors*\n"
-    mfa = bk.capped([_factor(f) for f in factors], bk.SECTION_TEXT - len(heading_mfa), sep=", ", rest_sep=" ")
+    mfa = capped([_factor(f) for f in factors], bk.SECTION_TEXT - len(heading_mfa), sep=", ", rest_sep=" ")
     admin = f"{org_url}/admin/user/profile/view/{quote(user.id, safe='')}"
     blocks: list[Block] = [bk.header(user.display_name)]
     if note:
@@ -136,8 +136,8 @@ def user_card(
 def group_listing(user: User, groups: Sequence[Group]) -> Reply:
     """`/okta groups`: every group name that fits one section, then "and N more"."""
     names = sorted(escape(g.profile.name) for g in groups)
-    heading = bk.fit_middle("*", describe(user), f"* is in {len(names)} group(s):\n", bk.SECTION_TEXT // 3)
-    listing = bk.capped([f"• {n}" for n in names], bk.SECTION_TEXT - len(heading)) or "_no groups_"
+    heading = fit_middle("*", describe(user), f"* is in {len(names)} group(s):\n", bk.SECTION_TEXT // 3)
+    listing = capped([f"• {n}" for n in names], bk.SECTION_TEXT - len(heading)) or "_no groups_"
     text = heading + listing
     return bk.reply(text, [bk.section(text)])
 

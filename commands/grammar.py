@@ -29,9 +29,9 @@ from typing import Annotated, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from commands.slacktext import escape, unescape
 from commands.verbs import VERB_SPECS, Operands, VerbSpec
 from policy.verbs import SELF_SERVICE_VERBS, Verb
+from slacktext import escape, unescape
 
 MAX_LENGTH = 1000  # far above any real command; bounds the work done on pasted junk
 QUOTES = '"“”'

@@ -18,13 +18,13 @@ from commands.operations import EFFECTS, Operation, perform
 from commands.ports import Reply
 from commands.recording import now
 from commands.self_service import SelfService
-from commands.slacktext import escape
 from commands.targets import NotResolved, describe
 from commands.verbs import help_text
 from oktaclient.errors import OktaError
 from oktaclient.models import Group, User
 from policy import Decision, Verb
 from policy.verbs import SELF_SERVICE_VERBS
+from slacktext import escape
 
 READ_VERBS = frozenset({Verb.LOOKUP, Verb.GROUPS})
 

@@ -17,10 +17,10 @@ from commands import blockkit as bk
 from commands.cards import fitting_actions, status_marker
 from commands.context import Invocation
 from commands.self_service import Answer, SelfService, who_refusal
-from commands.slacktext import escape
 from oktaclient.models import User, UserStatus
 from policy import Verb
 from policy.verbs import SELF_SERVICE_VERBS
+from slacktext import escape, fit_middle
 
 HOME_ACTION_PREFIX = "self:"
 HOME_ACTIONS = {HOME_ACTION_PREFIX + verb.value: verb for verb in SELF_SERVICE_VERBS}
@@ -83,7 +83,7 @@ def unavailable_view(ref: str) -> dict[str, Any]:
     """What the tab shows when building it failed (Okta unreachable, say): nothing that needs Okta."""
     before = ":warning: Something went wrong on our side showing your account (ref `"
     after = "`). Try again in a minute."
-    text = bk.fit_middle(before, escape(ref), after, bk.SECTION_TEXT)
+    text = fit_middle(before, escape(ref), after, bk.SECTION_TEXT)
     return View(type="home", blocks=[bk.header("Your Okta account"), bk.section(text)]).to_dict()
 
 

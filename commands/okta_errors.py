@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from commands.slacktext import escape
 from oktaclient.errors import (
     OktaApiError,
     OktaAuthError,
@@ -14,6 +13,7 @@ from oktaclient.errors import (
     OktaServerError,
     OktaTransportError,
 )
+from slacktext import escape
 
 
 def explain(exc: OktaError, action: str) -> str:

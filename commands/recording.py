@@ -11,8 +11,8 @@ from slack_sdk.errors import SlackApiError
 
 from audit import AuditLog, AuditRecord
 from commands.ports import Reply, SlackPort
-from commands.slacktext import escape
 from policy.verbs import OKTA_WRITE_VERBS
+from slacktext import escape
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from commands.operations import EFFECTS, Operation, perform
 from commands.ports import Reply
 from commands.push_check import DEFAULT_TIMING, PushResult, PushTiming, push_check
 from commands.recording import now
-from commands.slacktext import escape
 from oktaclient.errors import OktaError
 from oktaclient.models import FactorTransaction, User, UserStatus
 from policy import Policy, Verb
 from policy.sections import SelfServiceRule
+from slacktext import escape
 
 log = logging.getLogger(__name__)
 

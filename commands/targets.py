@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from commands.grammar import GroupId, GroupName, GroupRef, Login, Name, OktaUserId, SlackUser, UserRef
 from commands.identity import okta_user_by_email
 from commands.ports import SlackPort
-from commands.slacktext import escape
 from oktaclient import OktaClient, search
 from oktaclient.errors import OktaNotFound
 from oktaclient.models import Group, User
+from slacktext import escape
 
 MAX_CANDIDATES = 10
 

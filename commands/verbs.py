@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from commands.slacktext import escape
 from policy.verbs import Verb
+from slacktext import escape
 
 
 class Operands(Enum):
