@@ -102,10 +102,8 @@ class _SlackEvents:
         self._verifier = SignatureVerifier(signing_secret) if signing_secret.strip() else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await read_body(receive, SLACK_BODY_LIMIT)  # RequestLimits has bounded it already
-        if body is None:
-            await refuse(send, 413, f"body larger than {SLACK_BODY_LIMIT} bytes", scope["path"])
-            return
+        body = await read_body(receive, SLACK_BODY_LIMIT)
+        assert body is not None  # RequestLimits, in front of this, refused anything longer
         problem = self._unverified(scope, body)
         if problem is not None:
             await refuse(send, 401, f"invalid request ({problem})", scope["path"])

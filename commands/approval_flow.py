@@ -122,9 +122,8 @@ class ApprovalFlow:
         """The request form was sent: post the request, if the requester may still ask for it."""
         identity = await self.s.identities.of(inv.user_id)
         # roles can change while a form is open, and another replica may run another policy
-        decision = self.s.policy.decide(
-            draft.verb, identity.roles, group_name=draft.params.get("group_name"), on_self=_is(identity, draft.target_id)
-        )
+        on_self = identity.is_okta_user(draft.target_id)
+        decision = self.s.policy.decide(draft.verb, identity.roles, group_name=draft.params.get("group_name"), on_self=on_self)
         if decision.approval is None:
             why = f"the policy no longer has you request `{draft.verb}` this way"
             await self._audit_refusal(inv, identity, draft.verb, draft.target, why)
@@ -208,7 +207,7 @@ class ApprovalFlow:
                 Reply(text=f":no_entry: Only holders of the *{escape(request.approver_role)}* role can decide this request.")
             )
             return None
-        if _is(identity, request.target_id):
+        if identity.is_okta_user(request.target_id):
             await self._audit_refusal(inv, identity, verb, request.target, "the request is about them", approval_id)
             await inv.respond(Reply(text=f":no_entry: {_REFUSALS[Refusal.TARGET_DECISION]}"))
             return None
@@ -229,7 +228,7 @@ class ApprovalFlow:
                 await self._stop(request, stale)
                 await inv.respond(Reply(text=f":no_entry: This request can no longer run: {stale}."))
                 return
-        result = await self.s.approvals.approve(approval_id, inv.user_id, approver_okta_id=_okta_id(identity))
+        result = await self.s.approvals.approve(approval_id, inv.user_id, approver_okta_id=identity.okta_user_id)
         if not await self._settle(inv, result):
             return
         assert result.request is not None
@@ -247,7 +246,7 @@ class ApprovalFlow:
         """
         verb = Verb(request.verb)
         requester = await self.s.identities.of(request.requester, fresh=True)
-        on_self = _is(requester, request.target_id)
+        on_self = requester.is_okta_user(request.target_id)
         group = request.params.get("group_name")
         if not self.s.policy.decide(verb, requester.roles, group_name=group, on_self=on_self).allowed:
             return f"<@{request.requester}> may no longer run `{verb.value}`"
@@ -284,7 +283,7 @@ class ApprovalFlow:
         if decided is None:
             return
         identity, _ = decided
-        result = await self.s.approvals.deny(approval_id, inv.user_id, reason, approver_okta_id=_okta_id(identity))
+        result = await self.s.approvals.deny(approval_id, inv.user_id, reason, approver_okta_id=identity.okta_user_id)
         if await self._settle(inv, result):
             assert result.request is not None
             await self._tell_requester(result.request)
@@ -538,15 +537,6 @@ def _duration(seconds: int) -> str:
 def _operation(request: ApprovalRequest) -> Operation:
     assert request.target_id is not None
     return Operation(verb=Verb(request.verb), user_id=request.target_id, group_id=request.params.get("group_id"))
-
-
-def _is(identity: Identity, okta_user_id: str | None) -> bool:
-    """Whether `identity` is the Okta user `okta_user_id`."""
-    return identity.okta_user is not None and identity.okta_user.id == okta_user_id
-
-
-def _okta_id(identity: Identity) -> str | None:
-    return identity.okta_user.id if identity.okta_user else None
 
 
 def _refusal_text(result: TransitionResult) -> str:

@@ -160,10 +160,8 @@ class Helpdesk:
             await self._audit(inv, identity, verb, login, "unchanged", moot)
             await self._answer(inv, f":information_source: {moot} Nothing was changed.")
             return
-        on_self = identity.okta_user is not None and identity.okta_user.id == user.id
-        decision = self.s.policy.decide(
-            verb, identity.roles, group_name=group.profile.name if group else None, on_self=on_self
-        )
+        group_name = group.profile.name if group else None
+        decision = self.s.policy.decide(verb, identity.roles, group_name=group_name, on_self=identity.is_okta_user(user.id))
         op = Operation(verb=verb, user_id=user.id, group_id=group.id if group else None)
         if decision.needs_approval:
             assert decision.approval is not None

@@ -35,6 +35,14 @@ class Identity(BaseModel):
     def email(self) -> str | None:
         return self.person.email
 
+    @property
+    def okta_user_id(self) -> str | None:
+        return self.okta_user.id if self.okta_user else None
+
+    def is_okta_user(self, okta_user_id: str | None) -> bool:
+        """Whether this caller is the Okta user `okta_user_id` (e.g. the target of a request)."""
+        return self.okta_user is not None and self.okta_user.id == okta_user_id
+
 
 class Identities:
     def __init__(self, redis: Redis, okta: OktaClient, slack: SlackPort, policy: Policy, *, ttl: int = 60) -> None:
