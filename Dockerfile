@@ -8,6 +8,7 @@ FROM python:3.11.13-slim-bookworm AS builder
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY actions/ actions/
 COPY alerts/ alerts/
 COPY approvals/ approvals/
 COPY audit/ audit/
@@ -17,6 +18,7 @@ COPY console/ console/
 COPY oktaclient/ oktaclient/
 COPY oktasim/ oktasim/
 COPY policy/ policy/
+COPY slackport/ slackport/
 COPY slacksim/ slacksim/
 COPY slacktext/ slacktext/
 # Wheels of the project and of every dependency. A dependency without a binary wheel for this

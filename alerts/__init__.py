@@ -2,21 +2,20 @@
 posting (ledger + message metadata), digests of bursts, Block Kit formatting, a System Log poller.
 
     routes += hook_routes(HookConfig(secret=...), redis)               # GET/POST /okta/hooks
-    async with AlertService(redis, slack_client, policy, org_url=org_url, consumer_name=host):
+    async with AlertService(redis, slack_port, policy, org_url=org_url, consumer_name=host):
         ...                                                             # workers post until the block exits
     stages.observe(lambda stage, n: ...)                                # counts per stage, for metrics
 
-(AlertService runs AlertWorkers, e.g. AlertWorker(redis, SlackSink(client), policy.route_event, "w1",
+(AlertService runs AlertWorkers, e.g. AlertWorker(redis, slack_port, policy.route_event, "w1",
 org_url=org_url, digest=DigestSettings(threshold=20, window_s=60)).run(), and the LogPoller.)
 """
 
 from alerts.digest import DigestSettings
 from alerts.format import AlertKind, AlertMessage, classify, render_event
-from alerts.pacing import ChannelPacer
 from alerts.poller import LogPoller
 from alerts.receiver import HookConfig, create_hook_app, hook_routes
 from alerts.service import AlertService
-from alerts.sink import Posted, PostRejected, Sink, SlackSink
+from alerts.sink import Sink
 from alerts.stages import Stage
 from alerts.stream import STREAM_KEY
 from alerts.worker import DEFAULT_GROUP, AlertWorker
@@ -28,14 +27,10 @@ __all__ = [
     "AlertMessage",
     "AlertService",
     "AlertWorker",
-    "ChannelPacer",
     "DigestSettings",
     "HookConfig",
     "LogPoller",
-    "PostRejected",
-    "Posted",
     "Sink",
-    "SlackSink",
     "Stage",
     "classify",
     "create_hook_app",

@@ -35,7 +35,7 @@ from redis.exceptions import LockError
 from alerts.format import AlertKind, AlertMessage, DigestSummary, render_digest
 from alerts.ledger import Ledger
 from alerts.publisher import Publisher
-from alerts.sink import Posted
+from slackport import Posted
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class Digests:
                 state = await self._state(channel, kind, digest_id)
                 if state is not None and state.version > state.rendered:
                     message = render_digest(state.summary)
-                    await publisher.sink.update(posted.channel_id, posted.ts, message.text, message.blocks)
+                    await publisher.sink.update(posted.channel, posted.ts, message.reply)
                     await self._set_rendered(channel, kind, state.version)
             finally:
                 with contextlib.suppress(LockError):  # expired while Slack was slow: someone else may hold it now

@@ -18,7 +18,10 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import quote
 
-from slack_sdk.models.blocks import (
+import slacktext
+from oktaclient.models import LogActor, LogEvent
+from slackport import Reply
+from slackport.blockkit import (
     ActionsBlock,
     Block,
     ButtonElement,
@@ -28,9 +31,6 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
 )
-
-import slacktext
-from oktaclient.models import LogActor, LogEvent
 from slacktext import fit
 
 MAX_FIELD = 300  # characters of one Okta-supplied value (escaped); Slack allows 2,000 per field
@@ -79,6 +79,10 @@ _EXACT_KINDS = {
 class AlertMessage:
     text: str  # plain-text fallback (notifications, clients without Block Kit); escaped like the blocks
     blocks: list[Block]
+
+    @property
+    def reply(self) -> Reply:
+        return Reply(text=self.text, blocks=[block.to_dict() for block in self.blocks])
 
 
 def escape(value: object, limit: int = MAX_FIELD) -> str:

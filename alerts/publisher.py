@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable
 
 from alerts.format import AlertMessage
 from alerts.ledger import Claim, ClaimState, Ledger
-from alerts.sink import Posted, PostRejected, Sink, message_metadata
+from alerts.sink import Sink, message_metadata
+from slackport import Posted, SlackError
 
 # How far before a stale claim to start looking for its message: room for clock skew between the
 # Redis server (claim times) and Slack (message ts).
@@ -41,27 +42,29 @@ class Publisher:
         """For a STALE claim: the message its dead owner managed to post, now recorded; else None."""
         if claim.state is not ClaimState.STALE:
             return None
-        found = await self.sink.find_posted(channel, key, oldest=claim.since_ms / 1000 - LOOKUP_MARGIN_S)
+        found = await self.sink.find_posted(channel, message_metadata(key), oldest=claim.since_ms / 1000 - LOOKUP_MARGIN_S)
         if found is not None:
-            await self.ledger.mark_posted(key, found.channel_id, found.ts)
+            await self.ledger.mark_posted(key, found.channel, found.ts)
         return found
 
     async def post(self, key: str, channel: str, message: AlertMessage) -> Posted:
-        """Posts under our claim and records it. On PostRejected the claim is dropped (nothing was posted)."""
+        """Posts under our claim and records it. On a SlackError that is `certain` (nothing was posted)
+        the claim is dropped; otherwise it is left to go stale, for the next claimant to look first."""
         try:
             async with asyncio.timeout(self.post_timeout_s):  # a TimeoutError leaves the claim to go stale
-                posted = await self.sink.post(channel, message.text, message.blocks, message_metadata(key))
-        except PostRejected:
-            await self.ledger.release(key, self.owner)
+                posted = await self.sink.post(channel, message.reply, metadata=message_metadata(key))
+        except SlackError as exc:
+            if exc.certain:
+                await self.ledger.release(key, self.owner)
             raise
-        await self.ledger.mark_posted(key, posted.channel_id, posted.ts)
+        await self.ledger.mark_posted(key, posted.channel, posted.ts)
         return posted
 
     async def ensure(self, key: str, channel: str, render: Callable[[], Awaitable[AlertMessage]]) -> Posted | None:
         """Makes sure the message exists in Slack; None while another worker is posting it."""
         claim = await self.claim(key)
         if claim.state is ClaimState.POSTED:
-            return Posted(claim.channel, claim.ts)
+            return Posted(channel=claim.channel, ts=claim.ts)
         if claim.state is ClaimState.BUSY:
             return None
         return await self.recover(key, claim, channel) or await self.post(key, channel, await render())

@@ -1,6 +1,6 @@
 """The alert pipeline as one async context manager, for the bot's `serve`:
 
-    async with AlertService(redis, slack, policy, org_url=org_url, consumer_name=socket.gethostname()):
+    async with AlertService(redis, slack_port, policy, org_url=org_url, consumer_name=socket.gethostname()):
         await server.serve_until(stop)
 
 Inside the block, `workers` AlertWorkers (consumers `<consumer_name>-1` ... `-N` of the alert
@@ -24,12 +24,10 @@ from types import TracebackType
 from typing import Self
 
 import redis.asyncio as aioredis
-from slack_sdk.web.async_client import AsyncWebClient
 
 from alerts.digest import DigestSettings
-from alerts.pacing import ChannelPacer
 from alerts.poller import LogPoller
-from alerts.sink import SlackSink
+from alerts.sink import Sink
 from alerts.worker import AlertWorker
 from oktaclient import OktaClient
 from policy import Policy
@@ -43,7 +41,7 @@ class AlertService:
     def __init__(
         self,
         redis: aioredis.Redis,
-        slack_client: AsyncWebClient,
+        sink: Sink,
         policy: Policy,
         *,
         org_url: str,
@@ -51,14 +49,14 @@ class AlertService:
         okta: OktaClient | None = None,
         poll_logs: bool = False,
         workers: int = 2,
-        pacing_s: float = 1.0,
         poll_interval_s: float = 30.0,
         restart_delay_s: float = 1.0,
         stop_grace_s: float = 10.0,
     ) -> None:
         """`org_url` is where alert links point; `consumer_name` should survive restarts (the host
-        name), so that each restart does not leave a new consumer in the group. `pacing_s`: at most
-        one message per channel that often (Slack's guidance is one a second). `restart_delay_s`: the
+        name), so that each restart does not leave a new consumer in the group. `sink`: the Slack port
+        (one for the whole process, so that pacing per channel holds across workers and other posts).
+        `restart_delay_s`: the
         first delay before a failed loop runs again. `stop_grace_s`: how long leaving the block waits
         for posts under way."""
         if workers < 1:
@@ -71,8 +69,7 @@ class AlertService:
         self._consumer_name = consumer_name
         self._workers = workers
         self._restart_delay_s = restart_delay_s
-        # One sink for all workers: pacing per channel holds across them.
-        self._sink = SlackSink(slack_client, pacer=ChannelPacer(pacing_s))
+        self._sink = sink
         alerts = policy.alerts
         self._digest = (
             None if alerts is None else DigestSettings(threshold=alerts.digest.threshold, window_s=alerts.digest.window)

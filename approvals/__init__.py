@@ -1,6 +1,9 @@
-"""The approval state machine in Redis (keys and rules: approvals/store.py). No Slack, no Okta:
-the bot and commands layers drive it and check roles via the policy."""
+"""Approvals, the whole life of a request: the state machine in Redis (store.py, Lua scripts that
+write the audit trail in the same step), what people see and fill in (messages.py), who may
+decide and running the approved action once (flow.py), and the housekeeping that ends requests
+nobody finishes (sweeper.py). Commands only ask: `ApprovalFlow.request(...)`."""
 
+from approvals.flow import ApprovalFlow
 from approvals.models import (
     Approval,
     ApprovalRequest,
@@ -13,6 +16,7 @@ from approvals.sweeper import run_sweeper, sweep_once
 
 __all__ = [
     "Approval",
+    "ApprovalFlow",
     "ApprovalRequest",
     "ApprovalState",
     "ApprovalStore",

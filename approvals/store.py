@@ -37,6 +37,7 @@ from approvals.lua import script_source
 from approvals.models import ApprovalRequest, ApprovalState, Refusal, TransitionResult
 from audit import AuditLog, AuditRecord
 from audit.record import shorten
+from audit.recorder import Recorder
 
 REQUEST_PREFIX = "okc:approval:"
 APPROVERS_SUFFIX = ":approvers"
@@ -65,22 +66,29 @@ def _request(snapshot: dict[str, Any]) -> ApprovalRequest:
     return ApprovalRequest.from_hash(snapshot["fields"], zip(flat[::2], flat[1::2], strict=True))
 
 
-def _result(raw: str) -> TransitionResult:
-    answer = json.loads(raw)
+def _audited(answer: dict[str, Any]) -> list[AuditRecord]:
+    """The records a script appended (flat field lists; cjson writes an empty list as {})."""
+    return [AuditRecord.from_fields(dict(zip(flat[::2], flat[1::2], strict=True))) for flat in answer.get("audited") or []]
+
+
+def _result(answer: dict[str, Any]) -> TransitionResult:
     snapshot = answer.get("request")
     execute = answer["status"] == "execute"
     return TransitionResult(
         request=_request(snapshot) if snapshot else None,
         refusal=Refusal(answer["reason"]) if answer["reason"] else None,
         execute=execute,
-        executor=snapshot["fields"]["executor"] if execute else None,
+        executor=snapshot["fields"]["executor"] if execute and snapshot else None,
     )
 
 
 class ApprovalStore:
-    def __init__(self, redis: aioredis.Redis, audit: AuditLog | None = None, *, retention: int = 30 * 86400) -> None:
+    def __init__(self, redis: aioredis.Redis, recorder: Recorder | None = None, *, retention: int = 30 * 86400) -> None:
+        """Every transition's audit records are written by its script, then handed to `recorder`
+        (channel line, metrics); without one, they are only in the trail."""
         self._redis = redis
-        self.audit = audit or AuditLog(redis)
+        self.recorder = recorder or Recorder(AuditLog(redis))
+        self.audit = self.recorder.audit
         self._scripts = {name: redis.register_script(script_source(name)) for name in _SCRIPTS}
         self._base: dict[str, Any] = {
             "keys": {
@@ -104,7 +112,8 @@ class ApprovalStore:
         okta_request_id: str | None = None,
         **params: Any,
     ) -> Any:
-        """Run a script with the shared parameters and the audit template (see scripts/lib.lua).
+        """Run a script with the shared parameters and the audit template (see scripts/lib.lua),
+        and hand the records it appended to the recorder; returns the script's decoded answer.
         None parameters are left out because JSON null is not nil in Lua."""
         template = AuditRecord(
             at=datetime.fromtimestamp(now, UTC),
@@ -119,7 +128,12 @@ class ApprovalStore:
         payload = {**self._base, **params, "id": approval_id, "actor": actor, "now": repr(now)}
         payload["record"] = template.to_fields()
         args = json.dumps({k: v for k, v in payload.items() if v is not None})
-        return await self._scripts[script](args=[args])
+        raw = await self._scripts[script](args=[args])
+        if not isinstance(raw, str):  # attach answers a plain 0 or 1
+            return raw
+        answer = json.loads(raw)
+        self.recorder.recorded(_audited(answer))
+        return answer
 
     async def create(
         self,
@@ -265,8 +279,8 @@ class ApprovalStore:
 
     async def expire_due(self, now: float | None = None, limit: int = 100) -> list[ApprovalRequest]:
         """The sweeper step: mark up to `limit` PENDING requests whose deadline is <= now EXPIRED."""
-        expired = json.loads(await self._call("expire", _now(now), SWEEPER, None, limit=limit))
-        return [_request(snapshot) for snapshot in expired or []]  # an empty list arrives as {}
+        answer = await self._call("expire", _now(now), SWEEPER, None, limit=limit)
+        return [_request(snapshot) for snapshot in answer["expired"] or []]  # an empty list arrives as {}
 
     async def get(self, approval_id: str) -> ApprovalRequest | None:
         found = await self._load([approval_id])

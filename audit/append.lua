@@ -4,6 +4,10 @@
 -- cfg:       {stream, maxlen, index_prefix, index_ttl}, from AuditLog.lua_config()
 -- fields:    the flat [name, value, ...] list from AuditRecord.to_fields(), the one field layout
 -- overrides: name -> value for what only the script knows (the outcome, the request's verb, ...)
+--
+-- Every record appended is also kept in AUDITED (flat field lists, in order): a script returns it,
+-- so that the caller hands what was written to the recorder (audit channel, metrics).
+local AUDITED = {}
 local function audit_append(cfg, fields, overrides)
   local out = {}
   local approval_id = ''
@@ -15,6 +19,7 @@ local function audit_append(cfg, fields, overrides)
     if name == 'approval_id' then approval_id = value end
   end
   local entry = redis.call('XADD', cfg.stream, 'MAXLEN', '~', cfg.maxlen, '*', unpack(out))
+  AUDITED[#AUDITED + 1] = out
   if approval_id ~= '' then
     -- a per-approval list of entry ids: for_approval() then reads a few entries, never scans the stream
     local index = cfg.index_prefix .. approval_id

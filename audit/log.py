@@ -57,9 +57,22 @@ class AuditLog:
         payload = json.dumps({"audit": self.lua_config(), "record": record.to_fields()})
         return str(await self._append(args=[payload]))
 
-    async def recent(self, count: int = 50) -> list[AuditEntry]:
-        """The last `count` records, newest first."""
-        return _entries(await self._redis.xrevrange(self.stream, count=count))
+    async def recent(self, count: int = 50, *, target: str | None = None, scan: int = 10_000) -> list[AuditEntry]:
+        """The last `count` records, newest first; with `target`, only those about it (a login or an
+        Okta id, as recorded), looking through the newest `scan` entries at most (a bounded read:
+        the history of a user, for `/okta history` and reviews)."""
+        if target is None:
+            return _entries(await self._redis.xrevrange(self.stream, count=count))
+        found: list[AuditEntry] = []
+        end, seen, page = "+", 0, 500
+        while len(found) < count and seen < scan:
+            batch = _entries(await self._redis.xrevrange(self.stream, max=end, count=min(page, scan - seen)))
+            found += [entry for entry in batch if entry.record.target == target]
+            seen += len(batch)
+            if len(batch) < page:
+                break
+            end = f"({batch[-1].id}"
+        return found[:count]
 
     async def since(self, after: datetime | str, count: int = 1000) -> list[AuditEntry]:
         """Records oldest first: from a time (inclusive; by entry id, i.e. server append time), or

@@ -35,12 +35,13 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
-from alerts import AlertService, AlertWorker, ChannelPacer, HookConfig, SlackSink, create_hook_app
+from alerts import AlertService, AlertWorker, HookConfig, create_hook_app
 from alerts.stream import DEFAULT_MAXLEN, STREAM_KEY, RawEvent, StreamWriter
 from bot.redis_server import EmbeddedRedis
 from bot.server import BackgroundServer
 from oktasim import seed_demo_org
 from policy import load_policy
+from slackport import SlackPort
 from slacksim import create_app as create_slack_app
 from slacksim import demo_workspace
 
@@ -188,7 +189,7 @@ async def steady(redis: aioredis.Redis, url: str, events: list[dict[str, Any]], 
     ws = demo_workspace()
     sent_at: dict[str, float] = {}
     async with BackgroundServer(create_slack_app(ws)) as slack, http_client(url) as client:
-        sink = SlackSink(AsyncWebClient(token=ws.bot_token, base_url=f"{slack.url}/api/"), pacer=ChannelPacer(0))
+        sink = SlackPort(AsyncWebClient(token=ws.bot_token, base_url=f"{slack.url}/api/"), pacing_s=0)
         worker = AlertWorker(redis, sink, lambda _: CHANNEL, "bench", org_url="https://acme.okta.com", block_ms=200)
         task = asyncio.create_task(worker.run())
         batches = deliveries(events, rng, largest=5)
@@ -228,7 +229,7 @@ async def isolation(redis: aioredis.Redis, url: str) -> dict[str, Any]:
         policy = load_policy(POLICY_FILE)
         # Left with the burst still being paced: what is cut off is not measured.
         service = AlertService(
-            redis, slack_client, policy, org_url="https://acme.okta.com", consumer_name="bench", stop_grace_s=0.1
+            redis, SlackPort(slack_client), policy, org_url="https://acme.okta.com", consumer_name="bench", stop_grace_s=0.1
         )
         async with service:
             for start in range(0, BURST, 50):  # Okta's largest delivery

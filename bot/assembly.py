@@ -12,26 +12,25 @@ from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from approvals import ApprovalStore
-from audit import AuditLog
+from actions.identity import Identities
+from approvals import ApprovalFlow, ApprovalStore
+from audit import AuditLog, Recorder
 from bot.after_ack import AfterAck
 from bot.metrics import PrometheusObserver
 from bot.slack_app import Handlers, build_bolt_app
-from bot.slack_port import WebApiSlackPort
-from commands.approval_flow import ApprovalFlow
 from commands.context import Services
 from commands.helpdesk import Helpdesk
-from commands.identity import Identities
-from commands.recording import Recorder
 from commands.self_service import SelfService
 from commands.targets import Resolver
 from oktaclient import OktaClient
 from policy import Policy
+from slackport import SlackPort
 
 
 @dataclass(frozen=True)
 class Bot:
     bolt: AsyncApp
+    slack: SlackPort  # the one way to Slack: pacing, Retry-After, people before channels
     services: Services
     handlers: Handlers
     after_ack: AfterAck  # the handlers' tasks, which a stopping server lets finish
@@ -46,24 +45,26 @@ def assemble(
     signing_secret: str,
     org_url: str,
     identity_ttl: int = 60,
+    slack_pacing_s: float = 1.0,
 ) -> Bot:
-    port = WebApiSlackPort(slack)
-    audit = AuditLog(redis)
+    port = SlackPort(slack, pacing_s=slack_pacing_s)
+    recorder = Recorder(AuditLog(redis), port, policy.audit.channel if policy.audit else None, PrometheusObserver())
+    identities = Identities(redis, okta, port, policy, ttl=identity_ttl)
     services = Services(
         okta=okta,
         slack=port,
         policy=policy,
-        identities=Identities(redis, okta, port, policy, ttl=identity_ttl),
+        identities=identities,
         resolver=Resolver(okta, port, policy.self_service.email_attribute),
-        recorder=Recorder(audit, port, policy.audit.channel if policy.audit else None, PrometheusObserver()),
-        approvals=ApprovalStore(redis, audit),
+        recorder=recorder,
         org_url=org_url,
     )
-    approvals = ApprovalFlow(services)
+    approvals = ApprovalFlow(ApprovalStore(redis, recorder), okta, port, policy, identities)
     handlers = Handlers(
         helpdesk=Helpdesk(services, approvals, SelfService(services, redis)),
         approvals=approvals,
+        slack=port,
     )
     after_ack = AfterAck()
     bolt = build_bolt_app(slack, signing_secret, handlers, after_ack, redis)
-    return Bot(bolt=bolt, services=services, handlers=handlers, after_ack=after_ack)
+    return Bot(bolt=bolt, slack=port, services=services, handlers=handlers, after_ack=after_ack)

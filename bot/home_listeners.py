@@ -16,14 +16,13 @@ from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
+from actions.invocation import Invocation
 from bot.after_ack import AfterAck
 from bot.payloads import BlockActions
-from commands.context import Invocation
 from commands.home import HOME_ACTION_PREFIX, HOME_ACTIONS, Home, unavailable_view
-from commands.ports import Reply
 from commands.self_service import SelfService
+from slackport import Reply, SlackPort
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,8 @@ log = logging.getLogger(__name__)
 class HomePublisher:
     """A Responder for Home tab clicks: republishes the clicker's tab with the reply as its note."""
 
-    def __init__(self, client: AsyncWebClient, home: Home, user_id: str) -> None:
-        self._client = client
+    def __init__(self, slack: SlackPort, home: Home, user_id: str) -> None:
+        self._slack = slack
         self._home = home
         self.user_id = user_id
 
@@ -40,7 +39,7 @@ class HomePublisher:
         await self.publish(reply.text)
 
     async def publish(self, note: str | None = None) -> None:
-        await self._client.views_publish(user_id=self.user_id, view=await self._home.view(self.user_id, note))
+        await self._slack.publish_home(self.user_id, await self._home.view(self.user_id, note))
 
     async def guarded(self, work: Awaitable[None]) -> None:
         """Run `work`; if it fails unexpectedly, the tab says so (without Okta) instead of going stale."""
@@ -50,26 +49,26 @@ class HomePublisher:
             ref = secrets.token_hex(4)
             log.exception("home tab failed (ref %s)", ref)
             try:
-                await self._client.views_publish(user_id=self.user_id, view=unavailable_view(ref))
+                await self._slack.publish_home(self.user_id, unavailable_view(ref))
             except Exception:
                 log.exception("could not report home tab failure ref %s", ref)
 
 
-def register_home(app: AsyncApp, self_service: SelfService, after_ack: AfterAck) -> None:
+def register_home(app: AsyncApp, self_service: SelfService, slack: SlackPort, after_ack: AfterAck) -> None:
     home = Home(self_service)
 
     @app.event("app_home_opened")
-    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_home_opened(event: dict[str, Any]) -> None:
         if event.get("tab") != "home":  # opening the Messages tab sends this event too
             return
-        publisher = HomePublisher(client, home, event["user"])
+        publisher = HomePublisher(slack, home, event["user"])
         after_ack.start(publisher.guarded(publisher.publish()))
 
     @app.action(re.compile("^" + re.escape(HOME_ACTION_PREFIX)))
-    async def on_home_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_home_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = BlockActions.model_validate(body)
-        publisher = HomePublisher(client, home, payload.user.id)  # the clicker, never the button's value
+        publisher = HomePublisher(slack, home, payload.user.id)  # the clicker, never the button's value
         verb = HOME_ACTIONS.get(payload.actions[0].action_id)
         if verb is None:  # a button from an older version of the tab
             note = "That button no longer exists; here is your account as it is now."

@@ -121,16 +121,30 @@ OUTCOME_LABELS = frozenset(
 )
 
 
-class PrometheusObserver:
-    """The handlers' observer (commands.recording.Observer): every audited command, every approval state."""
+# The approval state an approval record's outcome says the request entered (the N-th approval
+# passes APPROVED and enters EXECUTING in one step: both are counted).
+_ENTERED: dict[str, tuple[ApprovalState, ...]] = {
+    "requested": (ApprovalState.PENDING,),
+    "executing": (ApprovalState.APPROVED, ApprovalState.EXECUTING),
+    "succeeded": (ApprovalState.SUCCEEDED,),
+    "failed": (ApprovalState.FAILED,),
+    "denied": (ApprovalState.DENIED,),
+    "expired": (ApprovalState.EXPIRED,),
+    "cancelled": (ApprovalState.CANCELLED,),
+}
 
-    def command(self, record: AuditRecord) -> None:
+
+class PrometheusObserver:
+    """The recorder's observer (audit.recorder.Observer): every audited record, direct or through an
+    approval, by verb and outcome; and the state each approval record moved its request to."""
+
+    def record(self, record: AuditRecord) -> None:
         verb = record.verb if record.verb in VERB_LABELS else "unknown"
         outcome = record.outcome if record.outcome in OUTCOME_LABELS else "other"
         COMMANDS.labels(verb=verb, outcome=outcome).inc()
-
-    def approval(self, state: str) -> None:
-        APPROVAL_TRANSITIONS.labels(state=state).inc()
+        if record.source == "approval" and record.approval_id:
+            for state in _ENTERED.get(record.outcome, ()):
+                APPROVAL_TRANSITIONS.labels(state=state.value).inc()
 
 
 def count_hook_events() -> Callable[[], None]:

@@ -102,12 +102,12 @@ async def run(args: argparse.Namespace) -> int:
 
         flow = bot.handlers.approvals
         await flow.reconcile_stuck()  # executions a previous process left unfinished
-        sweeper = asyncio.create_task(run_sweeper(bot.services.approvals, flow.expired))
+        sweeper = asyncio.create_task(run_sweeper(flow.store, flow.expired))
         background.callback(sweeper.cancel)
         await background.enter_async_context(
             AlertService(
                 runtime.redis,
-                runtime.slack,
+                bot.slack,
                 policy,
                 okta=runtime.okta,
                 org_url=runtime.okta_org_url,

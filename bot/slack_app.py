@@ -23,16 +23,11 @@ from typing import Any
 from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.after_ack import AfterAck
-from bot.home_listeners import register_home
-from bot.metrics import COMMAND_SECONDS
-from bot.payloads import Action, ApprovalButton, BlockActions, DenyMetadata, SlashCommand, ViewClosed, ViewSubmission
-from bot.replay_guard import ReplayGuard
-from bot.slack_port import EphemeralResponder, ResponseUrlResponder
-from commands.approval_flow import (
+from actions.invocation import Invocation
+from approvals.flow import ApprovalFlow
+from approvals.messages import (
     APPROVE_ACTION,
     CANCEL_ACTION,
     DENY_ACTION,
@@ -40,16 +35,20 @@ from commands.approval_flow import (
     REASON_BLOCK,
     REASON_INPUT,
     REQUEST_VIEW,
-    ApprovalFlow,
     Draft,
 )
+from bot.after_ack import AfterAck
+from bot.home_listeners import register_home
+from bot.metrics import COMMAND_SECONDS
+from bot.payloads import Action, ApprovalButton, BlockActions, DenyMetadata, SlashCommand, ViewClosed, ViewSubmission
+from bot.replay_guard import ReplayGuard
+from bot.responders import EphemeralResponder, ResponseUrlResponder
 from commands.cards import ACTION_PREFIX, CARD_BLOCK_PREFIX
-from commands.context import Invocation
 from commands.grammar import Command, Login, OktaUserId, ParseError, parse
 from commands.helpdesk import Helpdesk, is_self_service
-from commands.ports import Reply, Responder
 from commands.verbs import help_text
 from policy import Verb
+from slackport import Reply, Responder, SlackError, SlackPort
 from slacktext import escape
 
 log = logging.getLogger(__name__)
@@ -64,6 +63,7 @@ _BUTTON_VERB = re.compile(re.escape(ACTION_PREFIX) + r"[a-z-]{1,32}")
 class Handlers:
     helpdesk: Helpdesk
     approvals: ApprovalFlow
+    slack: SlackPort  # for answers Slack gives no response_url for (forms, the Home tab)
 
 
 def build_bolt_app(
@@ -159,11 +159,11 @@ def build_bolt_app(
         then(inv.respond, handlers.approvals.ask_deny_reason(inv, ApprovalButton.of(payload).id), bounded=False)
 
     @app.view(DENY_VIEW)
-    async def on_deny_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_deny_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ViewSubmission.model_validate(body)
         metadata = DenyMetadata.model_validate_json(payload.view.private_metadata)
-        inv = _form_invocation(client, payload.user.id, metadata.channel)
+        inv = _form_invocation(handlers.slack, payload.user.id, metadata.channel)
         reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
         then(inv.respond, handlers.approvals.deny(inv, metadata.id, reason))
 
@@ -177,23 +177,23 @@ def build_bolt_app(
         then(inv.respond, handlers.helpdesk.run(inv, cancel))
 
     @app.view(REQUEST_VIEW)
-    async def on_request_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_request_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ViewSubmission.model_validate(body)
         draft = Draft.model_validate_json(payload.view.private_metadata)
-        inv = _form_invocation(client, payload.user.id, draft.channel_id)
+        inv = _form_invocation(handlers.slack, payload.user.id, draft.channel_id)
         reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
         then(inv.respond, handlers.approvals.submit(inv, draft, reason))
 
     @app.view_closed(REQUEST_VIEW)
-    async def on_request_closed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_request_closed(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ViewClosed.model_validate(body)
         draft = Draft.model_validate_json(payload.view.private_metadata)
-        inv = _form_invocation(client, payload.user.id, draft.channel_id)
+        inv = _form_invocation(handlers.slack, payload.user.id, draft.channel_id)
         then(inv.respond, handlers.approvals.abandoned(inv, draft))
 
-    register_home(app, handlers.helpdesk.self_service, after_ack)
+    register_home(app, handlers.helpdesk.self_service, handlers.slack, after_ack)
     return app
 
 
@@ -226,23 +226,23 @@ def _button_invocation(payload: BlockActions, respond: AsyncRespond) -> Invocati
     )
 
 
-def _form_invocation(client: AsyncWebClient, user_id: str, channel: str | None) -> Invocation:
+def _form_invocation(slack: SlackPort, user_id: str, channel: str | None) -> Invocation:
     """Someone who sent or closed a form: Slack gives no response_url for that."""
-    return Invocation(user_id=user_id, respond=_FormAnswer(client, user_id, channel), channel_id=channel, source="button")
+    return Invocation(user_id=user_id, respond=_FormAnswer(slack, user_id, channel), channel_id=channel, source="button")
 
 
 class _FormAnswer:
     """Answers a form's author ephemerally in the channel the form came from, or by DM where the bot
     may not post (a slash command works in channels the bot was never invited to)."""
 
-    def __init__(self, client: AsyncWebClient, user_id: str, channel: str | None) -> None:
-        self._there = EphemeralResponder(client, user_id, channel)
-        self._dm = EphemeralResponder(client, user_id, None)
+    def __init__(self, slack: SlackPort, user_id: str, channel: str | None) -> None:
+        self._there = EphemeralResponder(slack, user_id, channel)
+        self._dm = EphemeralResponder(slack, user_id, None)
 
     async def __call__(self, reply: Reply, *, ephemeral: bool = True, replace_original: bool = False) -> None:
         try:
             await self._there(reply)
-        except SlackApiError:
+        except SlackError:
             await self._dm(reply)
 
 

@@ -13,32 +13,20 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from urllib.parse import quote
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
-
-from commands import blockkit as bk
-from commands.operations import EFFECTS
-from commands.ports import Reply
-from commands.targets import describe
+from actions.describe import describe, status_marker
+from actions.operations import EFFECTS
 from commands.verbs import VERB_SPECS
 from oktaclient.models import Factor, Group, User, UserStatus
 from policy import Verb
+from slackport import Reply
+from slackport import blockkit as bk
+from slackport.blockkit import ActionsBlock, Block, ButtonElement, DividerBlock
 from slacktext import capped, escape, fit_middle, slack_date
 
 ACTION_PREFIX = "okta:"
 CARD_BLOCK_PREFIX = "okc-card-actions:"
 GROUPS_SHOWN = 10  # on the card; `/okta groups` lists as many as fit
 PROTECTED_NOTE = ":shield: Protected account: nobody may change it from Slack. Use the Okta admin console."
-
-STATUS_MARKERS = {
-    UserStatus.ACTIVE: ":large_green_circle: Active",
-    UserStatus.LOCKED_OUT: ":lock: Locked out",
-    UserStatus.SUSPENDED: ":double_vertical_bar: Suspended",
-    UserStatus.DEPROVISIONED: ":no_entry: Deactivated",
-    UserStatus.PASSWORD_EXPIRED: ":hourglass: Password expired",
-    UserStatus.RECOVERY: ":key: Password reset in progress",
-    UserStatus.PROVISIONED: ":hourglass_flowing_sand: Provisioned (not yet activated)",
-    UserStatus.STAGED: ":white_circle: Staged",
-}
 
 # Which actions fit which status (Okta would refuse the others).
 _FITTING: dict[Verb, frozenset[UserStatus]] = {
@@ -50,10 +38,6 @@ _FITTING: dict[Verb, frozenset[UserStatus]] = {
     Verb.UNSUSPEND: frozenset({UserStatus.SUSPENDED}),
     Verb.DEACTIVATE: frozenset(set(UserStatus) - {UserStatus.DEPROVISIONED}),
 }
-
-
-def status_marker(status: UserStatus) -> str:
-    return STATUS_MARKERS.get(status, escape(str(status)))
 
 
 def fitting_actions(user: User, allowed: Callable[[Verb], bool]) -> list[Verb]:

@@ -1,30 +1,15 @@
-"""What every handler gets: who acted and how to answer them (Invocation), and the shared services (Services)."""
+"""What every command handler shares: the services it calls (the invocation it answers is actions.invocation)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from approvals import ApprovalStore
-from commands.identity import Identities
-from commands.ports import Responder, SlackPort
-from commands.recording import Recorder
+from actions.identity import Identities
+from audit.recorder import Recorder
 from commands.targets import Resolver
 from oktaclient import OktaClient
 from policy import Policy
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """One slash command, button click or modal submission, after Slack was acknowledged."""
-
-    user_id: str
-    respond: Responder
-    channel_id: str | None = None
-    trigger_id: str | None = None
-    source: Literal["command", "button", "self-service"] = "command"
-    # A click on a user card's button: progress and results replace that card in place.
-    on_card: bool = False
+from slackport import SlackPort
 
 
 @dataclass(frozen=True)
@@ -35,5 +20,4 @@ class Services:
     identities: Identities
     resolver: Resolver
     recorder: Recorder
-    approvals: ApprovalStore
     org_url: str

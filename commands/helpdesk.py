@@ -7,23 +7,25 @@ the Okta call. Every outcome, refusals included, is audited and answered.
 
 from __future__ import annotations
 
+from actions.describe import describe
+from actions.identity import Identity
+from actions.invocation import Invocation
+from actions.okta_errors import explain
+from actions.operations import EFFECTS, Operation, perform
+from approvals.flow import ApprovalFlow
 from audit import AuditRecord
-from commands.approval_flow import ApprovalFlow
+from audit.recorder import now
 from commands.cards import group_listing, user_card
-from commands.context import Invocation, Services
+from commands.context import Services
 from commands.grammar import Command, Login, Name, OktaUserId, ParseError, Self, SlackUser
-from commands.identity import Identity
-from commands.okta_errors import explain
-from commands.operations import EFFECTS, Operation, perform
-from commands.ports import Reply
-from commands.recording import now
 from commands.self_service import SelfService
-from commands.targets import NotResolved, describe
+from commands.targets import NotResolved
 from commands.verbs import help_text
 from oktaclient.errors import OktaError
 from oktaclient.models import Group, User
 from policy import Decision, Verb
 from policy.verbs import SELF_SERVICE_VERBS
+from slackport import Reply
 from slacktext import escape
 
 READ_VERBS = frozenset({Verb.LOOKUP, Verb.GROUPS})

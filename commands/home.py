@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
-from slack_sdk.models.views import View
-
-from commands import blockkit as bk
-from commands.cards import fitting_actions, status_marker
-from commands.context import Invocation
+from actions.describe import status_marker
+from actions.invocation import Invocation
+from commands.cards import fitting_actions
 from commands.self_service import Answer, SelfService, who_refusal
 from oktaclient.models import User, UserStatus
 from policy import Verb
 from policy.verbs import SELF_SERVICE_VERBS
+from slackport import blockkit as bk
+from slackport.blockkit import ActionsBlock, Block, ButtonElement, DividerBlock, View
 from slacktext import escape, fit_middle
 
 HOME_ACTION_PREFIX = "self:"

@@ -16,21 +16,21 @@ import logging
 from typing import NamedTuple
 
 from redis.asyncio import Redis
-from slack_sdk.errors import SlackApiError
 
+from actions.identity import Identity
+from actions.invocation import Invocation
+from actions.okta_errors import explain
+from actions.operations import EFFECTS, Operation, perform
+from actions.push_check import DEFAULT_TIMING, PushResult, PushTiming, push_check
 from audit import AuditRecord
+from audit.recorder import now
 from commands.cards import fitting_actions
-from commands.context import Invocation, Services
-from commands.identity import Identity
-from commands.okta_errors import explain
-from commands.operations import EFFECTS, Operation, perform
-from commands.ports import Reply
-from commands.push_check import DEFAULT_TIMING, PushResult, PushTiming, push_check
-from commands.recording import now
+from commands.context import Services
 from oktaclient.errors import OktaError
 from oktaclient.models import FactorTransaction, User, UserStatus
 from policy import Policy, Verb
 from policy.sections import SelfServiceRule
+from slackport import Reply
 from slacktext import escape
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ class SelfService:
                 f"({escape(identity.email or '')}), and the Okta Verify push to their phone was *rejected*. "
                 "If they did not ask, someone else may be using their Slack session."
             )
-            await self._post(alerts.default_channel if alerts else None, text)
+            self._announce(alerts.default_channel if alerts else None, text)
         await self._finish(inv, identity, verb, "refused", _PUSH_REFUSALS[result])
         return False
 
@@ -235,13 +235,10 @@ class SelfService:
             )
         )
         line = f"<@{inv.user_id}> self-service `{verb.value}` → *{outcome}*: {escape(said.detail)}"
-        await self._post(self.s.policy.self_service.announce_channel, line)
+        self._announce(self.s.policy.self_service.announce_channel, line)
         await inv.respond(Reply(text=said.text), replace_original=inv.source == "command")
 
-    async def _post(self, channel: str | None, text: str) -> None:
-        if channel is None:
-            return
-        try:
-            await self.s.slack.post(channel, Reply(text=text))
-        except SlackApiError as exc:  # the audit stream has it; a missing line must not fail the answer
-            log.warning("self-service post to %s failed: %s", channel, exc.response.get("error"))
+    def _announce(self, channel: str | None, text: str) -> None:
+        """A line in a channel, queued: the person's answer never waits for it (the audit stream has it all)."""
+        if channel is not None:
+            self.s.slack.announce(channel, Reply(text=text))

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actions.describe import describe
+from actions.identity import okta_user_by_email
 from commands.grammar import GroupId, GroupName, GroupRef, Login, Name, OktaUserId, SlackUser, UserRef
-from commands.identity import okta_user_by_email
-from commands.ports import SlackPort
 from oktaclient import OktaClient, search
 from oktaclient.errors import OktaNotFound
 from oktaclient.models import Group, User
+from slackport import SlackPort
 from slacktext import escape
 
 MAX_CANDIDATES = 10
@@ -22,13 +23,6 @@ MAX_CANDIDATES = 10
 @dataclass(frozen=True)
 class NotResolved:
     message: str  # mrkdwn, for the caller
-
-
-def describe(user: User) -> str:
-    """`Name (login)` for messages, escaped."""
-    login = escape(user.profile.login)
-    name = user.display_name
-    return f"{escape(name)} ({login})" if name != user.profile.login else login
 
 
 class Resolver:

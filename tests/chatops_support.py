@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.assembly import Bot, assemble
@@ -57,9 +56,7 @@ class ChatOps:
 async def run_chatops(
     *, ws: SlackWorkspace, slack_url: str, org: OktaOrg, okta: OktaClient, redis: Redis, policy: Policy | None = None
 ) -> AsyncIterator[ChatOps]:
-    client = AsyncWebClient(
-        token=ws.bot_token, base_url=f"{slack_url}/api/", retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)]
-    )
+    client = AsyncWebClient(token=ws.bot_token, base_url=f"{slack_url}/api/")
     bot = assemble(
         redis=redis,
         okta=okta,

@@ -16,9 +16,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from approvals.messages import REASON_BLOCK, REASON_INPUT, REQUEST_VIEW
 from audit import AuditLog, AuditRecord
 from bot.server import BackgroundServer
-from commands.approval_flow import REASON_BLOCK, REASON_INPUT, REQUEST_VIEW
 from oktaclient import OktaClient
 from oktaclient.models import UserStatus
 from oktasim import OktaOrg, User, seed_demo_org

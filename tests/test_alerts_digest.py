@@ -14,7 +14,7 @@ from alerts.format import AlertKind
 from alerts.worker import AlertWorker
 from policy import load_policy
 from slacksim import Message
-from tests.test_alerts_support import ALERTS, POLICY_FILE, AlertsEnv, CrashingSink, alerts_env, log_event
+from tests.alerts_support import ALERTS, POLICY_FILE, AlertsEnv, CrashingSink, alerts_env, log_event
 
 THRESHOLD = 5
 DIGEST = DigestSettings(threshold=THRESHOLD, window_s=60)

@@ -23,9 +23,10 @@ from bot.server import BackgroundServer
 from oktaclient import OktaClient
 from oktasim import OktaOrg
 from policy import Policy, load_policy
+from slackport import SlackPort
 from slacksim import Message
+from tests.alerts_support import POLICY_FILE, SECRET, AlertsEnv, CrashingSink, alerts_env, uuids
 from tests.conftest import SIM_API_TOKEN
-from tests.test_alerts_support import POLICY_FILE, SECRET, AlertsEnv, CrashingSink, alerts_env, uuids
 
 EVENT_TYPES = ["user.session.start", "user.account.lock"]
 HELPDESK, ALERTS = "C0HELPDESK1", "C0SECALERT1"
@@ -42,8 +43,8 @@ class Scene:
     async def service(self, **options: Any) -> AsyncIterator[AlertService]:
         """The service as `serve` runs it, but unpaced unless `pacing_s` is given: pacing only slows most tests down."""
         env = self.env
-        options.setdefault("pacing_s", 0)
-        service = AlertService(env.redis, env.client, self.policy, org_url=self.org_url, consumer_name="e2e", **options)
+        port = SlackPort(env.client, pacing_s=options.pop("pacing_s", 0))
+        service = AlertService(env.redis, port, self.policy, org_url=self.org_url, consumer_name="e2e", **options)
         async with service:
             yield service
 

@@ -12,7 +12,7 @@ import pytest
 from alerts.format import AlertKind, AlertMessage, DigestSummary, classify, render_digest, render_event
 from alerts.sink import message_metadata
 from oktaclient.models import LogEvent
-from tests.test_alerts_support import ALERTS, ORG_URL, log_event, slack_stand_in
+from tests.alerts_support import ALERTS, ORG_URL, log_event, slack_stand_in
 
 ERIN = {"id": "00u1erin", "type": "User", "alternateId": "erin.employee@acme.example", "displayName": "Erin Employee"}
 ADMIN = {"id": "00uoscar", "type": "User", "alternateId": "oscar.admin@acme.example", "displayName": "Oscar Admin"}

@@ -17,7 +17,7 @@ from bot.server import BackgroundServer
 from oktaclient import OktaApiError, OktaClient
 from oktasim import OktaOrg
 from policy import Policy, load_policy
-from tests.test_alerts_support import POLICY_FILE, SECRET, AlertsEnv, alerts_env, uuids
+from tests.alerts_support import POLICY_FILE, SECRET, AlertsEnv, alerts_env, uuids
 
 EVENT_TYPES = ["user.session.start", "user.account.lock", "user.lifecycle.suspend", "group.user_membership.add"]
 

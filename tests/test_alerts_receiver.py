@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from alerts.receiver import HookConfig, create_hook_app
 from alerts.stream import STREAM_KEY
 from bot.server import BackgroundServer
+from tests.alerts_support import SECRET, delivery, log_event
 from tests.conftest import free_port
-from tests.test_alerts_support import SECRET, delivery, log_event
 
 LIMIT = 64 * 1024
 

@@ -8,24 +8,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from slack_sdk.models.blocks import Block
 
 from alerts.digest import DigestSettings
 from alerts.ledger import Ledger
-from alerts.pacing import ChannelPacer
-from alerts.sink import Posted, Sink, SlackSink, message_metadata
+from alerts.sink import Sink, message_metadata
 from alerts.stages import Stage, observe
 from alerts.stream import STREAM_KEY
 from alerts.worker import DEFAULT_GROUP, AlertWorker
 from oktaclient.models import LogEvent
 from policy import load_policy
-from tests.test_alerts_support import ALERTS, POLICY_FILE, AlertsEnv, CrashingSink, alerts_env, log_event, uuids
+from slackport import Posted, Reply, SlackPort
+from tests.alerts_support import ALERTS, POLICY_FILE, AlertsEnv, CrashingSink, alerts_env, log_event, uuids
 
 HELPDESK = "C0HELPDESK1"
 LOCK_OUT = "user.account.lock"
@@ -205,17 +204,17 @@ async def test_unreadable_and_trimmed_entries_are_acknowledged(env: AlertsEnv) -
 
 async def test_a_channel_name_learnt_from_posting_serves_the_lookup(env: AlertsEnv) -> None:
     sink = env.sink()
-    posted = await sink.post("#security-alerts", "hello", [], message_metadata("k"))
-    assert posted.channel_id == ALERTS
-    assert await sink.find_posted("#security-alerts", "k", oldest=0) == posted
+    posted = await sink.post("#security-alerts", Reply(text="hello"), metadata=message_metadata("k"))
+    assert posted.channel == ALERTS
+    assert await sink.find_posted("#security-alerts", message_metadata("k"), oldest=0) == posted
 
 
 async def test_posts_are_paced_per_channel(env: AlertsEnv) -> None:
-    sink = SlackSink(env.client, pacer=ChannelPacer(0.1))
+    sink = SlackPort(env.client, pacing_s=0.1)
     started = time.monotonic()
     await asyncio.gather(
-        *(sink.post(ALERTS, f"alert {i}", [], message_metadata(str(i))) for i in range(3)),
-        sink.post("C0HELPDESK1", "elsewhere", [], message_metadata("h")),
+        *(sink.post(ALERTS, Reply(text=f"alert {i}"), metadata=message_metadata(str(i))) for i in range(3)),
+        sink.post("C0HELPDESK1", Reply(text="elsewhere"), metadata=message_metadata("h")),
     )
     assert time.monotonic() - started >= 0.2
     at = {c.args["text"]: c.at for c in env.calls("chat.postMessage")}
@@ -261,17 +260,17 @@ class GatedSink:
     def let_through(self) -> None:
         self._passes.release()
 
-    async def post(self, channel: str, text: str, blocks: Sequence[Block], metadata: dict[str, Any]) -> Posted:
+    async def post(self, channel: str, reply: Reply, *, metadata: dict[str, Any] | None = None) -> Posted:
         if channel == self._channel:
-            self.arrivals.put_nowait(text)
+            self.arrivals.put_nowait(reply.text)
             await self._passes.acquire()
-        return await self._inner.post(channel, text, blocks, metadata)
+        return await self._inner.post(channel, reply, metadata=metadata)
 
-    async def update(self, channel_id: str, ts: str, text: str, blocks: Sequence[Block]) -> None:
-        await self._inner.update(channel_id, ts, text, blocks)
+    async def update(self, channel: str, ts: str, reply: Reply) -> None:
+        await self._inner.update(channel, ts, reply)
 
-    async def find_posted(self, channel: str, key: str, oldest: float) -> Posted | None:
-        return await self._inner.find_posted(channel, key, oldest)
+    async def find_posted(self, channel: str, metadata: dict[str, Any], oldest: float) -> Posted | None:
+        return await self._inner.find_posted(channel, metadata, oldest)
 
     async def next_waiting(self) -> str:
         return await asyncio.wait_for(self.arrivals.get(), timeout=5)
@@ -284,7 +283,7 @@ async def test_an_idle_channel_is_not_held_up_by_a_burst_in_another(env: AlertsE
     burst, lock = [log_event() for _ in range(3 * threshold)], _lock_out()
     await env.deliver(*burst)
     await env.deliver(lock)
-    paced = SlackSink(env.client, pacer=ChannelPacer(0.1))
+    paced = SlackPort(env.client, pacing_s=0.1)
     worker = env.worker(
         sink=paced, router=_by_type, digest=DigestSettings(threshold=threshold, window_s=60), batch_size=threshold
     )
@@ -363,7 +362,7 @@ async def test_entries_waiting_in_a_lane_are_not_taken_over(env: AlertsEnv) -> N
     await env.deliver(*events)
     stages: Counter[Stage] = Counter()
     undo = observe(lambda stage, n: stages.update({stage: n}))
-    paced = SlackSink(env.client, pacer=ChannelPacer(0.2))
+    paced = SlackPort(env.client, pacing_s=0.2)
     holder = env.worker("holder", paced, min_idle_ms=600, post_timeout_s=0.5)
     scanner = env.worker("scanner", min_idle_ms=600, post_timeout_s=0.5, reclaim_every_s=0, block_ms=20)
     try:

@@ -127,7 +127,7 @@ async def test_closing_the_form_requests_nothing_and_says_so(chatops: ChatOps) -
     form = await request_form(chatops, HANA, "suspend alex.kim@acme.example", channel="general")
     await ws.send(chatops.url, ws.view_closed(HANA, form))
     assert "Nothing was requested" in (await dm(ws, HANA, "Nothing was requested")).text
-    assert ws.messages("approvals") == [] and await chatops.bot.services.approvals.pending() == []
+    assert ws.messages("approvals") == [] and await chatops.bot.handlers.approvals.store.pending() == []
 
 
 async def test_without_a_usable_trigger_the_command_is_requested_without_a_reason(chatops: ChatOps) -> None:
@@ -144,7 +144,7 @@ async def test_a_request_that_cannot_be_posted_is_withdrawn_and_the_requester_to
     ws.fail_next("chat.postMessage", error="not_in_channel")  # the bot was removed from #approvals
     await ws.send(chatops.url, ws.view_submission(HANA, form, REASON))
     assert "nothing was requested" in (await chatops.reply_to(HANA, lambda m: "not_in_channel" in m.text)).text
-    assert await chatops.bot.services.approvals.pending() == [] and ws.messages("approvals") == []
+    assert await chatops.bot.handlers.approvals.store.pending() == [] and ws.messages("approvals") == []
 
 
 async def test_a_form_sent_after_the_right_to_ask_is_gone_requests_nothing(
@@ -159,7 +159,7 @@ async def test_a_form_sent_after_the_right_to_ask_is_gone_requests_nothing(
     async with replica(ws, slack, okta_org, okta_sim.url, redis_url, policy) as other:
         await ws.send(other.url, ws.view_submission(HANA, form, REASON))
         assert "Nothing was requested" in (await chatops.reply_to(HANA, lambda m: ":no_entry:" in m.text)).text
-    assert ws.messages("approvals") == [] and await chatops.bot.services.approvals.pending() == []
+    assert ws.messages("approvals") == [] and await chatops.bot.handlers.approvals.store.pending() == []
     refusal = (await chatops.bot.services.recorder.audit.recent(1))[0].record
     assert (refusal.actor, refusal.verb, refusal.outcome) == (HANA, "suspend", "refused")
 
@@ -201,7 +201,7 @@ async def test_fifty_concurrent_clicks_on_three_replicas_run_the_action_exactly_
     assert {o: outcomes.count(o) for o in set(outcomes)} == {
         "requested": 1, "approved": 2, "executing": 1, "succeeded": 1, "refused": 48,
     }
-    request = await chatops.bot.services.approvals.get(approval_id(message))
+    request = await chatops.bot.handlers.approvals.store.get(approval_id(message))
     assert request is not None and set(request.approvals) == {ARJUN, BEATRIZ}
 
 
@@ -227,7 +227,7 @@ async def test_self_approval_is_refused(chatops: ChatOps) -> None:
     message = await ask(chatops, HANA, "suspend alex.kim@acme.example")
     await chatops.click(HANA, APPROVE, message)
     assert "cannot approve it" in (await chatops.reply_to(HANA, lambda m: "cannot" in m.text)).text
-    request = await chatops.bot.services.approvals.get(approval_id(message))
+    request = await chatops.bot.handlers.approvals.store.get(approval_id(message))
     assert request is not None and request.state is ApprovalState.PENDING and request.approvals == ()
     assert writes(chatops.org, "/lifecycle/suspend") == 0
     assert ("refused", HANA) in await trail(chatops, request.id)
@@ -241,7 +241,7 @@ async def test_a_click_without_the_approver_role_is_refused_and_changes_nothing(
     await ws.wait_for_message(lambda _: sum("*approver* role" in m.text for m in ws.ephemerals(HANA)) == 2)
     assert ws.message("approvals", message.ts).edit_count == 0
     assert all(v.callback_id != "approval:deny" for v in ws.views)  # refused at the click, before any reason
-    request = await chatops.bot.services.approvals.get(approval_id(message))
+    request = await chatops.bot.handlers.approvals.store.get(approval_id(message))
     assert request is not None and request.state is ApprovalState.PENDING and request.approvals == ()
     assert [o for o in await trail(chatops, request.id) if o[1] == HANA] == [("refused", HANA), ("refused", HANA)]
 
@@ -284,7 +284,7 @@ async def test_expiry_updates_the_message_and_an_expired_request_is_never_approv
     message = await ask(chatops, HANA, "suspend alex.kim@acme.example")
     late_click = ws.block_action(ARJUN, APPROVE, message=message)  # clicked just as it expires
 
-    assert await sweep_once(chatops.bot.services.approvals, flow.expired, now=time.time() + 3601) == 1
+    assert await sweep_once(chatops.bot.handlers.approvals.store, flow.expired, now=time.time() + 3601) == 1
     expired = await updated(ws, message, "Expired")
     assert buttons(expired) == []
     assert "Expired" in (await dm(ws, HANA, "Expired")).text
@@ -315,7 +315,7 @@ async def test_cancel_command_withdraws_a_pending_request(chatops: ChatOps) -> N
     late_click = ws.block_action(ARJUN, APPROVE, message=message)
     await chatops.command(HANA, f"cancel {approval_id(message)}")
     await updated(ws, message, "Cancelled")
-    assert await chatops.bot.services.approvals.pending() == []
+    assert await chatops.bot.handlers.approvals.store.pending() == []
 
     await ws.send(chatops.url, late_click)
     assert "already cancelled" in (await chatops.reply_to(ARJUN)).text
@@ -326,7 +326,7 @@ async def test_cancel_command_withdraws_a_pending_request(chatops: ChatOps) -> N
 async def test_a_restart_in_executing_reconciles_without_a_second_okta_call(
     chatops: ChatOps, okta: OktaClient, reached_okta: bool
 ) -> None:
-    ws, store, org = chatops.ws, chatops.bot.services.approvals, chatops.org
+    ws, store, org = chatops.ws, chatops.bot.handlers.approvals.store, chatops.org
     message = await ask(chatops, HANA, "suspend alex.kim@acme.example")
     # a replica claimed the execution and died: before its Okta call, or after it
     claimed = await store.approve(approval_id(message), ARJUN)
@@ -345,7 +345,7 @@ async def test_a_restart_in_executing_reconciles_without_a_second_okta_call(
 
 
 async def test_a_long_list_of_pending_requests_fits_one_message(chatops: ChatOps) -> None:
-    store = chatops.bot.services.approvals
+    store = chatops.bot.handlers.approvals.store
     for i in range(40):
         await store.create(requester=SAM, verb="suspend", target=f"user{i}@acme.example", target_id=f"00u{i:017d}",
                            params={"target_label": "A" * 200 + f" {i}"})

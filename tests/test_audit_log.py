@@ -82,3 +82,16 @@ def test_record_validation() -> None:
     long = record(detail="x" * 5000).detail
     assert len(long) == DETAIL_MAX and long.endswith("…")
     assert AuditRecord.from_fields(dict(zip(*[iter(record().to_fields())] * 2, strict=True))) == record()
+
+
+async def test_a_users_history_is_theirs_only_newest_first_and_the_scan_is_bounded(redis: aioredis.Redis) -> None:
+    log = AuditLog(redis)
+    lee, other = "lee@acme.example", "someone.else@acme.example"
+    for i in range(1200):  # across several pages of the scan
+        await log.append(record(verb=f"v{i}", target=lee if i % 100 == 0 else other))
+
+    history = await log.recent(5, target=lee)
+    assert [e.record.verb for e in history] == ["v1100", "v1000", "v900", "v800", "v700"]
+    assert all(e.record.target == lee for e in history)
+    # only the newest 250 entries are looked at: v1100 and v1000 are among them, v900 is not
+    assert [e.record.verb for e in await log.recent(5, target=lee, scan=250)] == ["v1100", "v1000"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from commands import blockkit as bk
+from slackport import blockkit as bk
 from slacktext import capped, fit, fit_middle
 
 

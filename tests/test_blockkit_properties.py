@@ -15,17 +15,17 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from actions.describe import describe
 from alerts.format import AlertKind, DigestSummary, render_digest, render_event
 from approvals import ApprovalRequest, ApprovalState
+from approvals.messages import Draft, approval_message, request_form
 from approvals.models import Approval
-from commands import blockkit as bk
-from commands.approval_flow import Draft, approval_message, request_form
 from commands.cards import group_listing, user_card
 from commands.home import home_view
-from commands.ports import Reply
-from commands.targets import describe
 from oktaclient.models import Factor, Group, LogEvent, User, UserStatus
 from policy import ApprovalRule, Verb
+from slackport import Reply
+from slackport import blockkit as bk
 from slacksim import BLOCK_KIT_LIMITS, message_problems, view_problems
 
 ORG_URL = "https://acme.okta.com"

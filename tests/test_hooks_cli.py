@@ -20,8 +20,8 @@ from bot.settings import Settings
 from oktaclient import OktaClient
 from oktasim import OktaOrg
 from policy.sections import Alerts
+from tests.alerts_support import POLICY_FILE, SECRET
 from tests.conftest import SIM_API_TOKEN, free_port
-from tests.test_alerts_support import POLICY_FILE, SECRET
 
 Cli = Callable[..., Awaitable[tuple[int, str, str]]]
 

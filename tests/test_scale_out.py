@@ -11,9 +11,9 @@ import httpx
 from bot.server import BackgroundServer
 from oktasim import OktaOrg
 from slacksim import Message, SlackWorkspace
+from tests.alerts_support import delivery, log_event
 from tests.chatops_support import ARJUN, BEATRIZ, HANA, HOOK_SECRET
 from tests.process_support import production_env, serve_process
-from tests.test_alerts_support import delivery, log_event
 
 
 def _writes(org: OktaOrg, path_part: str) -> int:

@@ -303,4 +303,4 @@ async def test_a_forged_deny_form_is_refused(chatops: ChatOps) -> None:
 
     assert (await ws.send(chatops.url, reforged(ws, submission, change))).status_code == 200
     assert writes(chatops.org, "/lifecycle/suspend") == 0
-    assert (await chatops.bot.services.approvals.get(approval_id(message))).state == "PENDING"  # type: ignore[union-attr]
+    assert (await chatops.bot.handlers.approvals.store.get(approval_id(message))).state == "PENDING"  # type: ignore[union-attr]

@@ -17,12 +17,12 @@ import yaml
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
+from actions.push_check import PushTiming
 from bot.assembly import assemble
 from bot.server import BackgroundServer
 from bot.slack_app import build_bolt_app
 from bot.web import create_web_app
 from commands.helpdesk import Helpdesk
-from commands.push_check import PushTiming
 from commands.self_service import RATE_PREFIX, SelfService
 from oktaclient import OktaClient
 from oktasim import OktaOrg

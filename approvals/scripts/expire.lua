@@ -5,4 +5,4 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', P.keys.pending, '-inf', P.now, '
   close(id, 'EXPIRED', 'expired', 'deadline passed')
   expired[#expired + 1] = snapshot(id)
 end
-return cjson.encode(expired)
+return cjson.encode({expired = expired, audited = AUDITED})

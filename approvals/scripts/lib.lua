@@ -21,9 +21,10 @@ end
 
 -- Every transition answers one JSON string (a single bulk reply parses far faster client-side
 -- than nested arrays): {status, reason, request}; status is 'ok', 'execute' (this caller, and
--- only this one, runs the action) or 'refused' with a reason; request is absent if not found.
+-- only this one, runs the action) or 'refused' with a reason; request is absent if not found;
+-- audited is what this call appended to the audit trail.
 local function reply(status, reason, id)
-  return cjson.encode({status = status, reason = reason, request = snapshot(id)})
+  return cjson.encode({status = status, reason = reason, request = snapshot(id), audited = AUDITED})
 end
 local NOT_FOUND = cjson.encode({status = 'refused', reason = 'not_found'})
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
-from commands.ports import SlackPerson, SlackPort
 from oktaclient import OktaClient, search
 from oktaclient.models import User
 from policy import Caller, Policy
+from slackport import SlackPerson, SlackPort
 
 CACHE_PREFIX = "okc:identity:"
 

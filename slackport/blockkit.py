@@ -15,17 +15,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     ButtonElement,
     ConfirmObject,
     ContextBlock,
+    DividerBlock,
     HeaderBlock,
+    InputBlock,
     MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
-from commands.ports import Reply
+from slackport._models import Reply
 from slacktext import fit, fit_plain
+
+# slack_sdk's Block Kit models, re-exported: messages are composed from them everywhere, while
+# slack_sdk itself stays behind the port (an import-linter contract).
+__all__ = [
+    "ActionsBlock", "Block", "ButtonElement", "ConfirmObject", "ContextBlock", "DividerBlock", "HeaderBlock",
+    "InputBlock", "MarkdownTextObject", "PlainTextInputElement", "PlainTextObject", "SectionBlock", "View",
+]
 
 MESSAGE_TEXT = 4_000  # Slack truncates beyond 40,000 characters and advises keeping under 4,000
 MESSAGE_BLOCKS = 50

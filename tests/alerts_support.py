@@ -15,15 +15,14 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 from pydantic import SecretStr
-from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from alerts.pacing import ChannelPacer
 from alerts.receiver import HookConfig, create_hook_app
-from alerts.sink import Posted, Sink, SlackSink
+from alerts.sink import Sink
 from alerts.stream import STREAM_KEY
 from alerts.worker import DEFAULT_GROUP, AlertWorker
 from bot.server import BackgroundServer
+from slackport import Posted, Reply, SlackPort
 from slacksim import Message, RecordedCall, SlackWorkspace, create_app, demo_workspace
 
 SECRET = "hook-secret-0123456789"
@@ -104,25 +103,25 @@ class CrashingSink:
         self.stopped.set()
         await asyncio.Event().wait()  # until cancelled
 
-    async def post(self, channel: str, text: str, blocks: Sequence[Block], metadata: dict[str, Any]) -> Posted:
+    async def post(self, channel: str, reply: Reply, *, metadata: dict[str, Any] | None = None) -> Posted:
         self._posts_left -= 1
         if self._posts_left == 0 and self._point == "before":
             await self._stop()
-        posted = await self._inner.post(channel, text, blocks, metadata)
+        posted = await self._inner.post(channel, reply, metadata=metadata)
         if self._posts_left == 0:
             await self._stop()
         return posted
 
-    async def update(self, channel_id: str, ts: str, text: str, blocks: Sequence[Block]) -> None:
-        await self._inner.update(channel_id, ts, text, blocks)
+    async def update(self, channel: str, ts: str, reply: Reply) -> None:
+        await self._inner.update(channel, ts, reply)
 
-    async def find_posted(self, channel: str, key: str, oldest: float) -> Posted | None:
-        return await self._inner.find_posted(channel, key, oldest)
+    async def find_posted(self, channel: str, metadata: dict[str, Any], oldest: float) -> Posted | None:
+        return await self._inner.find_posted(channel, metadata, oldest)
 
 
 @asynccontextmanager
 async def slack_stand_in() -> AsyncIterator[tuple[SlackWorkspace, AsyncWebClient]]:
-    """The fake Slack Web API over HTTP, and a plain client for it (SlackSink adds the 429 handling)."""
+    """The fake Slack Web API over HTTP, and a plain client for it (the Slack port handles 429s)."""
     ws = demo_workspace()
     # The alert tests compress time: channels are paced at 0 or a tenth of production's one post a
     # second, which Slack's per-channel limit would refuse. The limit itself is tested in
@@ -142,8 +141,8 @@ class AlertsEnv:
     http: httpx.AsyncClient  # posts to our hook endpoint with the secret, as Okta does
     hook_url: str  # the endpoint, as Okta is told it
 
-    def sink(self) -> SlackSink:
-        return SlackSink(self.client, pacer=ChannelPacer(0))  # pacing has its own test; elsewhere it only slows
+    def sink(self) -> SlackPort:
+        return SlackPort(self.client, pacing_s=0)  # pacing has its own test; elsewhere it only slows
 
     def worker(self, name: str = "w1", sink: Sink | None = None, router: Any = None, **options: Any) -> AlertWorker:
         route = router or (lambda _event: ALERTS)

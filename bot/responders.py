@@ -1,0 +1,40 @@
+"""Answers to the person who acted (commands.Invocation.respond), as Slack allows for each kind of
+request: the interaction's response_url (Bolt's `respond`), or, for modal submissions that have
+none, an ephemeral message in the channel (a DM when there is no channel)."""
+
+from __future__ import annotations
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from slackport import Reply, SlackPort
+
+
+class ResponseUrlResponder:
+    """Answers through the interaction's response_url (Bolt's `respond`)."""
+
+    def __init__(self, respond: AsyncRespond) -> None:
+        self._respond = respond
+
+    async def __call__(self, reply: Reply, *, ephemeral: bool = True, replace_original: bool = False) -> None:
+        await self._respond(
+            text=reply.text,
+            blocks=reply.blocks or None,
+            response_type="ephemeral" if ephemeral else "in_channel",
+            replace_original=replace_original,
+        )
+
+
+class EphemeralResponder:
+    """Answers with chat.postEphemeral in a channel (modal submissions have no response_url),
+    or by DM when there is no channel."""
+
+    def __init__(self, slack: SlackPort, user_id: str, channel: str | None) -> None:
+        self._slack = slack
+        self._user_id = user_id
+        self._channel = channel
+
+    async def __call__(self, reply: Reply, *, ephemeral: bool = True, replace_original: bool = False) -> None:
+        if self._channel is None:
+            await self._slack.dm(self._user_id, reply)
+        else:
+            await self._slack.ephemeral(self._channel, self._user_id, reply)
