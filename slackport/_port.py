@@ -44,6 +44,7 @@ class SlackPort:
         client: AsyncWebClient,
         *,
         pacing_s: float = 1.0,
+        burst: int = 3,
         max_retries: int = 3,
         concurrency: int = 8,
         backlog: int = 1000,
@@ -51,10 +52,10 @@ class SlackPort:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`client` must not retry 429s itself (no AsyncRateLimitErrorRetryHandler): the port does,
-        per channel. `backlog`: announcements queued per channel at most (the oldest is dropped past
-        it, with a warning; each is also in the audit stream)."""
+        per channel. `backlog`: announcements queued per channel at most (past it new ones are
+        dropped, with a warning; each is also in the audit stream)."""
         self._client = client
-        self._pacer = ChannelPacer(pacing_s, clock)
+        self._pacer = ChannelPacer(pacing_s, clock, burst=burst)
         self._max_retries = max_retries
         self._slots = PrioritySlots(concurrency)
         self._backlog = backlog
@@ -116,22 +117,28 @@ class SlackPort:
             lane = asyncio.get_running_loop().create_task(self._announce_lane(channel, queue))
             self._lanes.add(lane)
             lane.add_done_callback(self._lanes.discard)
-        if len(queue) >= self._backlog:
-            queue.popleft()
-            log.warning("announcements to %s back up past %d: the oldest was dropped", channel, self._backlog)
+        if len(queue) >= self._backlog:  # the head may be posting: the newest gives way
+            log.warning("announcements to %s back up past %d: this one is dropped", channel, self._backlog)
+            return
         queue.append(reply)
 
     async def _announce_lane(self, channel: str, queue: deque[Reply]) -> None:
+        """Posts the channel's queue in order. Slack being busy or down (429, 5xx, no answer) is waited
+        out, the line kept at the head; a line Slack refuses outright is logged and dropped."""
+        delay = 1.0
         try:
             while queue:
-                reply = queue[0]
                 try:
-                    await self.post(channel, reply)
+                    await self.post(channel, queue[0])
                 except SlackError as exc:
-                    log.warning("announcement to %s not posted: %s", channel, exc.error)
-                finally:
-                    if queue and queue[0] is reply:
-                        queue.popleft()
+                    if exc.retryable:
+                        log.warning("announcement to %s not posted yet (%s); retrying in %.0f s", channel, exc.error, delay)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, MAX_RETRY_AFTER_S)
+                        continue
+                    log.warning("announcement to %s refused by Slack (%s): dropped", channel, exc.error)
+                queue.popleft()
+                delay = 1.0
         finally:  # an empty lane ends; the channel's next announcement starts a new one
             del self._queues[channel]
 

@@ -19,6 +19,7 @@ class _Rule:
     method: str  # a Web API method name, "response_url", or "*" for any
     failure: Failure
     remaining: int
+    channel: str | None = None  # only calls to this channel (its id); None: any
 
 
 class FaultPlan:
@@ -26,7 +27,8 @@ class FaultPlan:
         self._rules: list[_Rule] = []
 
     def add(
-        self, method: str, *, status: int | None, error: str | None, retry_after: int, times: int, delay: float
+        self, method: str, *, status: int | None, error: str | None, retry_after: int, times: int, delay: float,
+        channel: str | None = None,
     ) -> None:
         if status is None and error is None and delay <= 0:
             raise ValueError("fail_next needs a status (429, 5xx), an error string or a delay")
@@ -36,11 +38,12 @@ class FaultPlan:
             status = 200 if status is None else status
             default_error = {429: "ratelimited"}.get(status, "fatal_error")
             failure = Failure(status, error or default_error, retry_after if status == 429 else None, delay)
-        self._rules.append(_Rule(method, failure, times))
+        self._rules.append(_Rule(method, failure, times, channel))
 
-    def take(self, method: str) -> Failure | None:
+    def take(self, method: str, channel: str | None = None) -> Failure | None:
+        """The failure for this call, if a rule matches; `channel`: the id of the channel it is for."""
         for rule in self._rules:
-            if rule.remaining > 0 and rule.method in ("*", method):
+            if rule.remaining > 0 and rule.method in ("*", method) and rule.channel in (None, channel):
                 rule.remaining -= 1
                 return rule.failure
         return None

@@ -114,8 +114,13 @@ class WorkspaceState:
 
     # operations shared by the Web API routes, the response_url route and the request builders
 
-    def _take_fault(self, method: str) -> Failure | None:
-        return self._faults.take(method)
+    def _take_fault(self, method: str, channel: object = None) -> Failure | None:
+        """`channel`: the call's channel argument (a name or an id), for faults aimed at one channel."""
+        try:
+            channel_id = self._resolve_channel(channel, names=True).id if isinstance(channel, str) else None
+        except SlackError:
+            channel_id = None
+        return self._faults.take(method, channel_id)
 
     def _throttle(self, method: str, scope: str = "") -> None:
         """Raises Slack's 429 when the call is over its rate limit (slacksim/_ratelimits.py)."""

@@ -50,7 +50,7 @@ def create_app(ws: SlackWorkspace) -> Starlette:
         args: dict[str, Any] = {}
         try:
             args, token = await _read_args(request)
-            failure = await _injected(ws, method if method in METHODS else "")
+            failure = await _injected(ws, method if method in METHODS else "", args.get("channel"))
             status, body, headers = _answer(ws, method, args, token) if failure is None else failure
         except SlackError as exc:
             status, body, headers = exc.status, exc.body(), exc.headers
@@ -131,9 +131,9 @@ def _decoded(name: str, value: Any) -> Any:
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 
 
-async def _injected(ws: SlackWorkspace, method: str) -> Answer | None:
+async def _injected(ws: SlackWorkspace, method: str, channel: object = None) -> Answer | None:
     """An injected failure's answer, after its delay; None: carry the call out (a delay alone has passed)."""
-    failure = ws._take_fault(method) if method else None
+    failure = ws._take_fault(method, channel) if method else None
     if failure is None:
         return None
     if failure.delay > 0:

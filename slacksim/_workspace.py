@@ -126,13 +126,18 @@ class SlackWorkspace(RequestBuilders):
         retry_after: int = 1,
         times: int = 1,
         delay: float = 0.0,
+        channel: str | None = None,
     ) -> None:
-        """The next `times` calls of `method` ("*": any; "response_url": posts to response_urls) fail:
+        """The next `times` calls of `method` ("*": any; "response_url": posts to response_urls), or
+        with `channel` (a name or an id) only those to that channel, fail:
         HTTP 429 with Retry-After and error "ratelimited", another HTTP status (error "fatal_error"), or
         HTTP 200 with `{"ok": false, "error": error}` (e.g. "channel_not_found"). With `delay`, the answer
         comes that many seconds late; a delay alone answers late but carries the call out, as when a
         client times out on a call Slack did carry out."""
-        self._faults.add(method, status=status, error=error, retry_after=retry_after, times=times, delay=delay)
+        target = None if channel is None else self.channel_id(channel)
+        self._faults.add(
+            method, status=status, error=error, retry_after=retry_after, times=times, delay=delay, channel=target
+        )
 
     async def socket_disconnect(self, reason: DisconnectReason = "refresh_requested", *, close: bool = False) -> int:
         """Slack's `disconnect` message on every open Socket Mode connection; with `close` the

@@ -158,4 +158,5 @@ async def audit_trail(chatops: ChatOps) -> list[AuditRecord]:
 async def audit_line(chatops: ChatOps, text: str) -> Message:
     """The one-line summary in #okta-audit, now or once posted."""
     channel = chatops.ws.channel_id("okta-audit")
-    return await chatops.ws.wait_for_message(lambda m: m.channel == channel and m.text == text)
+    # lines are paced per channel as Slack asks (about one a second): a test that makes many waits
+    return await chatops.ws.wait_for_message(lambda m: m.channel == channel and m.text == text, timeout=15)

@@ -210,7 +210,7 @@ async def test_a_channel_name_learnt_from_posting_serves_the_lookup(env: AlertsE
 
 
 async def test_posts_are_paced_per_channel(env: AlertsEnv) -> None:
-    sink = SlackPort(env.client, pacing_s=0.1)
+    sink = SlackPort(env.client, pacing_s=0.1, burst=1)
     started = time.monotonic()
     await asyncio.gather(
         *(sink.post(ALERTS, Reply(text=f"alert {i}"), metadata=message_metadata(str(i))) for i in range(3)),

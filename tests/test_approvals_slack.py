@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
@@ -353,3 +353,29 @@ async def test_a_long_list_of_pending_requests_fits_one_message(chatops: ChatOps
     listing = await chatops.reply_to(HANA, lambda m: "pending approval request(s)" in m.text)
     assert listing.text.startswith("*40 pending approval request(s)*")
     assert len(listing.text) <= 4000 and listing.text.endswith("more")
+
+
+async def test_an_approved_change_reaches_the_audit_channel_the_trail_and_the_metrics(chatops: ChatOps) -> None:
+    # One recording path for every Okta change: the approval's records are written by its Lua
+    # scripts and then take the same way as a direct change's (audit channel line, metrics).
+    from bot.metrics import REGISTRY
+
+    def succeeded() -> float:
+        return REGISTRY.get_sample_value("okc_commands_total", {"verb": "suspend", "outcome": "succeeded"}) or 0.0
+
+    ws, before = chatops.ws, succeeded()
+    message = await ask(chatops, HANA, "suspend alex.kim@acme.example")
+    await chatops.click(ARJUN, APPROVE, message)
+    await updated(ws, message, "Approved and done")
+    request = approval_id(message)
+
+    def line(outcome: str, actor: str) -> Callable[[Message], bool]:
+        return lambda m: (
+            m.channel == ws.channel_id("okta-audit") and m.text.startswith(f"<@{actor}> `suspend` on `alex.kim@acme.example` → *{outcome}*")
+            and m.text.endswith(f"(approval, request `{request}`)")
+        )
+
+    await ws.wait_for_message(line("requested", HANA))
+    await ws.wait_for_message(line("succeeded", ARJUN))
+    assert ("succeeded", ARJUN) in await trail(chatops, request)
+    assert succeeded() == before + 1
