@@ -114,7 +114,15 @@ async def _audited(ops: ChatOps) -> list[tuple[str, str, str, str]]:
     return [(e.record.actor, e.record.verb, e.record.outcome, e.record.source) for e in entries]
 
 
-def _announced(ops: ChatOps, channel: str = "helpdesk") -> list[str]:
+async def _announced(ops: ChatOps, count: int = 1, channel: str = "helpdesk") -> list[str]:
+    """The lines in `channel`, once there are at least `count`: they are posted after the answer,
+    paced per channel, so that the answer never waits for them."""
+    channel_id = ops.ws.channel_id(channel)
+    for _ in range(count):  # bounded: each round waits for one more line to arrive
+        if len(ops.ws.messages(channel)) >= count:
+            break
+        seen = {m.ts for m in ops.ws.messages(channel)}
+        await ops.ws.wait_for_message(lambda m: m.channel == channel_id and m.ts not in seen, timeout=10)
     return [m.text for m in ops.ws.messages(channel)]
 
 
@@ -146,7 +154,7 @@ async def test_locked_out_employee_is_unlocked_once_they_approve_the_push(ops: C
     assert _status(ops.org, LEE_LOGIN) == "ACTIVE"
     assert _pushes(ops.org) == 1
     assert (LEE, "unlock", "succeeded", "self-service") in await _audited(ops)
-    assert any(f"<@{LEE}> self-service `unlock` → *succeeded*" in t for t in _announced(ops))
+    assert any(f"<@{LEE}> self-service `unlock` → *succeeded*" in t for t in await _announced(ops))
 
 
 async def test_active_employee_is_told_they_are_not_locked_without_a_push(ops: ChatOps) -> None:
@@ -155,7 +163,7 @@ async def test_active_employee_is_told_they_are_not_locked_without_a_push(ops: C
     assert "not locked" in reply.text and "/okta reset-password" in reply.text
     assert _pushes(ops.org) == 0
     assert (ERIN, "unlock", "refused", "self-service") in await _audited(ops)
-    assert any(f"<@{ERIN}>" in t and "not locked" in t for t in _announced(ops))
+    assert any(f"<@{ERIN}>" in t and "not locked" in t for t in await _announced(ops))
 
 
 async def _deprovision(ops: ChatOps, login: str) -> None:
@@ -203,7 +211,7 @@ async def test_rejected_push_refuses_and_alerts_security(ops: ChatOps) -> None:
 
     assert "rejected" in reply.text and "nothing was changed" in reply.text
     assert _status(ops.org, LEE_LOGIN) == "LOCKED_OUT"
-    alerts = _announced(ops, "security-alerts")
+    alerts = await _announced(ops, channel="security-alerts")
     assert len(alerts) == 1 and f"<@{LEE}>" in alerts[0] and "*rejected*" in alerts[0]
     assert (LEE, "unlock", "refused", "self-service") in await _audited(ops)
 
@@ -316,7 +324,7 @@ async def test_fourth_use_within_the_window_is_refused(ops: ChatOps) -> None:
     reply = await ops.reply_to(ERIN, lambda m: "times recently" in m.text)
     assert "used self-service 3 times" in reply.text
     assert 0 < await ops.redis.ttl(RATE_PREFIX + ERIN) <= 3600
-    assert len([t for t in _announced(ops) if f"<@{ERIN}>" in t]) == 4  # every use, refusals included
+    assert len([t for t in await _announced(ops, 4) if f"<@{ERIN}>" in t]) == 4  # every use, refusals included
 
 
 async def test_reset_password_sends_okta_email_to_the_callers_own_account(ops: ChatOps) -> None:

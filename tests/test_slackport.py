@@ -4,6 +4,7 @@ channels, announcements that never hold up their caller, and errors that say wha
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -51,7 +52,7 @@ async def test_a_429_holds_its_channel_for_retry_after_while_other_channels_go_o
     assert posted.channel == ws.channel_id("okta-audit")
     assert posts(ws, "okta-audit") == [(429, "audit line"), (429, "audit line"), (200, "audit line")]
     tries = [c.at for c in ws.calls if c.method == "chat.postMessage" and c.args.get("text") == "audit line"]
-    assert all(later - earlier >= 0.9 for earlier, later in zip(tries, tries[1:])), "Retry-After: 1 is honoured"
+    assert all(later - earlier >= 0.9 for earlier, later in itertools.pairwise(tries)), "Retry-After: 1 is honoured"
 
 
 async def test_announcements_return_at_once_keep_their_order_and_people_go_first(ws: SlackWorkspace) -> None:
