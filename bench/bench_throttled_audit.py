@@ -26,16 +26,16 @@ import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.redis_server import EmbeddedRedis  # noqa: E402
-from bot.server import BackgroundServer  # noqa: E402
-from oktaclient import OktaClient  # noqa: E402
-from oktasim import create_app as create_okta_app  # noqa: E402
-from oktasim import seed_demo_org  # noqa: E402
-from slacksim import create_app as create_slack_app  # noqa: E402
-from slacksim import demo_workspace  # noqa: E402
-from oktaclient.models import UserStatus  # noqa: E402
-from tests.chatops_support import HANA, run_chatops  # noqa: E402
-from tests.helpdesk_support import new_user  # noqa: E402
+from bot.redis_server import EmbeddedRedis
+from bot.server import BackgroundServer
+from oktaclient import OktaClient
+from oktaclient.models import UserStatus
+from oktasim import create_app as create_okta_app
+from oktasim import seed_demo_org
+from slacksim import create_app as create_slack_app
+from slacksim import demo_workspace
+from tests.chatops_support import HANA, run_chatops
+from tests.helpdesk_support import new_user
 
 TOKEN = "bench-okta-token"
 COMMANDS, LOOKUP_EVERY = 40, 4
@@ -43,7 +43,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "throttled_audit.json"
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    cuts = statistics.quantiles(values, n=100)
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
     return {"p50": round(cuts[49], 3), "p99": round(cuts[98], 3), "max": round(max(values), 3)}
 
 
@@ -62,8 +62,7 @@ async def scenario(redis_url: str, *, throttled: bool) -> dict[str, Any]:
         if throttled:
             ws.fail_next("chat.postMessage", status=429, retry_after=5, times=10_000, channel="okta-audit")
         async for chatops in run_chatops(ws=ws, slack_url=slack_server.url, org=org, okta=okta, redis=redis):
-                        started: dict[str, float] = {}
-            done: dict[str, float] = {}
+            started: dict[str, float] = {}
             kinds: dict[str, str] = {}
             locked = [new_user(org, UserStatus.LOCKED_OUT) for _ in range(COMMANDS)]
             for i in range(COMMANDS):
@@ -76,24 +75,25 @@ async def scenario(redis_url: str, *, throttled: bool) -> dict[str, Any]:
                 started[response_id] = time.perf_counter()
                 await ws.send(chatops.url, request)
 
-            async def final(response_id: str) -> None:
+            async def final(response_id: str) -> float:
                 await ws.wait_for(
                     lambda c: c.method == "response_url"
                     and c.args.get("response_id") == response_id
                     and ":hourglass" not in c.args.get("text", ""),
                     timeout=60,
                 )
-                done[response_id] = time.perf_counter()
+                return time.perf_counter()
 
-            await asyncio.gather(*(final(url) for url in started))
+            ids = list(started)
+            done = dict(zip(ids, await asyncio.gather(*(final(i) for i in ids)), strict=True))
             times = {kind: [done[u] - started[u] for u in started if kinds[u] == kind] for kind in ("lookup", "unlock")}
-            audit_posts = [c for c in ws.calls if c.method == "chat.postMessage" and c.args.get("channel") == "#okta-audit"]
+            audit_posts = [call for call in ws.calls if call.method == "chat.postMessage" and call.args.get("channel") == "#okta-audit"]
     await redis.aclose()
     return {
         "throttled": throttled,
         "lookup_s": summary(times["lookup"]),
         "unlock_s": summary(times["unlock"]),
-        "audit_posts_refused_429": sum(1 for c in audit_posts if c.status == 429),
+        "audit_posts_refused_429": sum(1 for call in audit_posts if call.status == 429),
     }
 
 
