@@ -13,10 +13,8 @@ can post (alerts/subscriptions.py); `--event-type` takes names or globs (`user.s
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from fnmatch import fnmatchcase
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +22,7 @@ from alerts.subscriptions import hook_event_types
 from bot.runtime import okta_client
 from bot.settings import Settings, load_settings
 from oktaclient import OktaApiError, OktaClient, OktaError
+from oktaclient.event_types import ELIGIBLE_EVENT_TYPES
 from oktaclient.models import EventHook
 from policy import PolicyError, load_policy
 from policy.sections import AlertRule
@@ -98,9 +97,8 @@ def _register_inputs(settings: Settings, args: argparse.Namespace) -> tuple[str,
 
 
 def eligible_event_types() -> frozenset[str]:
-    """Okta's list of event types a hook may subscribe to (from Okta's docs; shipped with the simulator)."""
-    listing = json.loads(resources.files("oktasim").joinpath("event_hook_types.json").read_text())
-    return frozenset(listing["eventTypes"])
+    """Okta's list of event types a hook may subscribe to (from Okta's docs; shipped with the client)."""
+    return ELIGIBLE_EVENT_TYPES
 
 
 def _expand(requested: list[str], eligible: frozenset[str]) -> list[str]:

@@ -172,11 +172,6 @@ class OktaClient:
         """Users matching a `search` expression (build it with oktaclient.search), all pages."""
         return paginate(self._transport, "/api/v1/users", {"search": str(expr), "limit": limit}, User)
 
-    async def find_users(self, q: str, limit: int = 10) -> list[User]:
-        """Okta's people-picker lookup: firstName, lastName or email starting with `q` (one page)."""
-        response = await self._transport.request("GET", "/api/v1/users", params={"q": q, "limit": limit})
-        return page_from_response(response, User).items
-
     def list_user_groups(self, user_id: str) -> AsyncIterator[Group]:
         return paginate(self._transport, f"/api/v1/users/{_segment(user_id)}/groups", None, Group)
 
@@ -188,10 +183,6 @@ class OktaClient:
         return await self._transport.request(
             "POST", f"/api/v1/users/{_segment(user_id)}/lifecycle/{operation}", params=params
         )
-
-    async def activate_user(self, user_id: str, send_email: bool = False) -> Outcome:
-        # With sendEmail=false Okta answers with an activation link; it is a credential and dropped.
-        return _outcome(await self._lifecycle(user_id, "activate", {"sendEmail": _flag(send_email)}))
 
     async def deactivate_user(self, user_id: str, send_email: bool = False) -> Outcome:
         return _outcome(await self._lifecycle(user_id, "deactivate", {"sendEmail": _flag(send_email)}))
@@ -246,10 +237,6 @@ class OktaClient:
         path = f"/api/v1/groups/{_segment(group_id)}/users/{_segment(user_id)}"
         return _outcome(await self._transport.request("DELETE", path))
 
-    def list_group_members(self, group_id: str, *, limit: int = 1000) -> AsyncIterator[User]:
-        path = f"/api/v1/groups/{_segment(group_id)}/users"
-        return paginate(self._transport, path, {"limit": limit}, User)
-
     # System Log
 
     @staticmethod
@@ -270,18 +257,6 @@ class OktaClient:
         if filter is not None:
             params["filter"] = str(filter)
         return params
-
-    def list_log_events(
-        self,
-        *,
-        since: datetime | str | None = None,
-        until: datetime | str | None = None,
-        after: str | None = None,
-        filter: Expression | str | None = None,
-        limit: int = 100,
-    ) -> AsyncIterator[LogEvent]:
-        """System Log events, oldest first, all pages (a polling query ends at its first empty page)."""
-        return paginate(self._transport, "/api/v1/logs", self._log_params(since, until, after, filter, limit), LogEvent)
 
     async def poll_log_events(
         self,

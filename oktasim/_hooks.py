@@ -9,12 +9,10 @@ httpx.AsyncClient; `idle()` waits until none is pending.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 import httpx
@@ -27,9 +25,6 @@ from oktasim._records import href
 
 OKTA_HOOK_TIMEOUT = 3.0
 MAX_EVENTS_PER_DELIVERY = 50
-ELIGIBLE_EVENT_TYPES: frozenset[str] = frozenset(
-    json.loads(resources.files("oktasim").joinpath("event_hook_types.json").read_text())["eventTypes"]
-)
 
 
 @dataclass

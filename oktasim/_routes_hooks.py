@@ -6,10 +6,11 @@ from functools import partial
 
 from starlette.responses import Response
 
+from oktaclient.event_types import ELIGIBLE_EVENT_TYPES
 from oktasim import _errors, _ids
 from oktasim._bodies import EventHookBody
 from oktasim._errors import OktaError
-from oktasim._hooks import ELIGIBLE_EVENT_TYPES, EventHook
+from oktasim._hooks import EventHook
 from oktasim._http import Call, json_response, no_content, operation
 
 READ, MANAGE = "okta.eventHooks.read", "okta.eventHooks.manage"

@@ -27,6 +27,8 @@ from console import create_console_app
 from tests.console_stub import GROUP_SELECT, MORE_MENU, UNLOCK_BUTTON, Arrival, StubBot, reason_modal, web_api
 from tests.process_support import serve_process
 
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
+
 CHROMIUM = Path("/usr/bin/chromium")
 APT_PACKAGES = ["chromium", "fonts-noto-color-emoji"]  # emoji font: alerts and cards use emoji
 # As root Chromium needs --no-sandbox; the rest keep it off the network this machine does not have.

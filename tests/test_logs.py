@@ -175,6 +175,7 @@ async def test_uvicorn_logs_are_json_lines_and_redacted_too(captured: Captured) 
 
 
 @pytest.mark.parametrize("log_access", [None, "true"])
+@pytest.mark.slow  # the serve command, as a process
 async def test_serve_logs_http_requests_only_when_asked(log_access: str | None, tmp_path: Path) -> None:
     printed: list[str] = []
     env = {} if log_access is None else {"LOG_ACCESS": log_access}

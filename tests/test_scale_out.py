@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.server import BackgroundServer
 from oktasim import OktaOrg
@@ -14,6 +15,8 @@ from slacksim import Message, SlackWorkspace
 from tests.alerts_support import delivery, log_event
 from tests.chatops_support import ARJUN, BEATRIZ, HANA, HOOK_SECRET
 from tests.process_support import production_env, serve_process
+
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
 
 
 def _writes(org: OktaOrg, path_part: str) -> int:

@@ -140,6 +140,7 @@ def test_real_slack_needs_a_policy_file(monkeypatch: pytest.MonkeyPatch) -> None
         load_settings()
 
 
+@pytest.mark.slow  # the CLI, as a process
 def test_cli_reports_problems_without_a_traceback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     env.update(OKTA_ORG_URL="https://acme.okta.com", OKTA_API_TOKEN="SSWSSECRETVALUE", REDIS_URL="mysql://x")

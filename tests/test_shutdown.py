@@ -6,6 +6,7 @@ import asyncio
 import signal
 from pathlib import Path
 
+import pytest
 import redis
 import redis.exceptions
 
@@ -14,6 +15,8 @@ from oktasim import OktaOrg
 from slacksim import SlackWorkspace
 from tests.chatops_support import HANA
 from tests.process_support import production_env, served_bot
+
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
 
 EXIT_WITHIN_S = 20.0
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.server import BackgroundServer
 from oktasim import OktaOrg
 from slacksim import SlackWorkspace
 from tests.chatops_support import EXAMPLE_POLICY, HANA
 from tests.conftest import SIM_API_TOKEN
 from tests.process_support import serve_process
+
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
 
 LEE = "lee.locked@acme.example"
 
