@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from slacktext import fit
+
+# Slack refuses a message whose text is longer (msg_too_long); builders aim for far less
+# (slackport.blockkit.MESSAGE_TEXT), this is the backstop that makes every message postable.
+MAX_MESSAGE_TEXT = 40_000
 
 
 class Reply(BaseModel):
-    """A message: fallback text (notifications, screen readers) and Block Kit blocks (as dicts)."""
+    """A message: fallback text (notifications, screen readers) and Block Kit blocks (as dicts).
+    The text is cut (visibly, with "…") to what Slack accepts, whatever a caller puts in it."""
 
     model_config = ConfigDict(frozen=True)
 
-    text: str
+    text: Annotated[str, AfterValidator(lambda text: fit(text, MAX_MESSAGE_TEXT))]
     blocks: list[dict[str, Any]] = Field(default_factory=list)
 
 

@@ -145,3 +145,11 @@ async def test_a_waiter_cancelled_in_the_queue_does_not_lose_a_slot() -> None:
 async def _enter(slots: PrioritySlots) -> None:
     async with slots.take(Priority.PERSON):
         pass
+
+
+async def test_any_message_text_fits_what_slack_accepts(ws: SlackWorkspace) -> None:
+    huge = "x" * 50_000 + " <@U0LEE000001> & more"  # e.g. a long Okta name in an answer
+    reply = Reply(text=huge)
+    assert len(reply.text) <= 40_000 and reply.text.endswith("…")
+    await port(ws).post("#helpdesk", reply)  # the stand-in refuses msg_too_long as Slack does
+    assert ws.messages("helpdesk")[-1].text == reply.text
