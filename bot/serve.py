@@ -82,7 +82,7 @@ async def run(args: argparse.Namespace) -> int:
         console = _console(runtime)
         app = create_web_app(
             redis=runtime.redis, bolt=bot.bolt, hook_secret=runtime.hook_secret, signing_secret=runtime.signing_secret,
-            okta=runtime.okta, extra_routes=console,
+            okta=runtime.okta, extra_routes=console, previous_hook_secret=settings.previous_hook_secret,
         )
         server = BackgroundServer(app, host=args.host, port=args.port, log_level="info")
         # again: each uvicorn.Config built since (this one, the stand-ins') rewired uvicorn's loggers
