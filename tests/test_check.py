@@ -108,7 +108,7 @@ async def test_everything_configured_and_working_passes(hooked: str, capsys: pyt
     assert line_for(lines, "okta groups") == (
         "✓ okta groups: 'Helpdesk', 'Security', 'Approvers', 'Everyone', 'Okta Admins' exist"
     )
-    assert line_for(lines, "okta hook").startswith(f"✓ okta hook: event hook who")
+    assert line_for(lines, "okta hook").startswith("✓ okta hook: event hook who")
     assert f"({hooked}) is active and verified, subscribed to the {len(policy_event_types())} event types" in (
         line_for(lines, "okta hook")
     )
@@ -193,8 +193,8 @@ async def test_a_signing_secret_slack_would_never_issue_fails(
     assert line_for(lines, "secrets") == "✗ secrets: cannot work as set"
     assert under(lines, "secrets") == [
         "OKTA_API_TOKEN: has spaces or a line break at an end (copied with it?): remove them",
-        "SLACK_SIGNING_SECRET: not a Slack signing secret (32 hexadecimal characters), so every request from Slack "
-        "would be refused: copy Basic Information > App Credentials > Signing Secret",
+        ("SLACK_SIGNING_SECRET: not a Slack signing secret (32 hexadecimal characters), so every request from Slack "
+        "would be refused: copy Basic Information > App Credentials > Signing Secret"),
     ]
 
 
@@ -205,8 +205,8 @@ async def test_a_missing_hook_secret_fails(
     code, lines = await check(capsys)
     assert code == 1
     assert under(lines, "secrets") == [
-        "OKTA_HOOK_SECRET: not set, so the bot refuses every event hook delivery and no Okta alert arrives: set a "
-        "long random value (openssl rand -hex 32), then run `okta-chatops hooks register`",
+        ("OKTA_HOOK_SECRET: not set, so the bot refuses every event hook delivery and no Okta alert arrives: set a "
+        "long random value (openssl rand -hex 32), then run `okta-chatops hooks register`"),
     ]
     # reading the System Log instead, the bot needs no hook secret, and no hook
     monkeypatch.setenv("OKTA_POLL_LOGS", "true")
@@ -345,13 +345,13 @@ async def test_scopes_missing_from_the_request_or_the_grant_name_the_verbs_they_
     assert code == 1
     assert line_for(lines, "okta").startswith("✗ okta: OktaAuthError: 400 invalid_scope: ")
     assert under(lines, "okta") == [
-        "fix OKTA_SCOPES: the service app 0oachatops was not granted okta.factors.manage: grant them on its Okta API "
-        "Scopes tab, or remove them from OKTA_SCOPES",
+        ("fix OKTA_SCOPES: the service app 0oachatops was not granted okta.factors.manage: grant them on its Okta API "
+        "Scopes tab, or remove them from OKTA_SCOPES"),
     ]
     assert line_for(lines, "okta scopes") == "✗ okta scopes: the service app cannot do everything the policy allows"
     assert under(lines, "okta scopes") == [
-        "okta.groups.manage: needed by add-to-group, remove-from-group; not in OKTA_SCOPES: add it (and grant it on "
-        "the service app's Okta API Scopes tab)",
+        ("okta.groups.manage: needed by add-to-group, remove-from-group; not in OKTA_SCOPES: add it (and grant it on "
+        "the service app's Okta API Scopes tab)"),
         "okta.factors.manage: not granted, and nothing the policy allows needs it: remove it from OKTA_SCOPES",
     ]
 
@@ -360,9 +360,9 @@ async def test_scopes_missing_from_the_request_or_the_grant_name_the_verbs_they_
     monkeypatch.setenv("OKTA_SCOPES", "okta.users.manage okta.groups.manage")
     code, lines = await check(capsys)
     assert under(lines, "okta scopes") == [
-        "okta.users.manage: needed by unlock, reset-password, expire-password, clear-sessions, suspend, unsuspend, "
+        ("okta.users.manage: needed by unlock, reset-password, expire-password, clear-sessions, suspend, unsuspend, "
         "deactivate, self-service unlock, self-service reset-password; not granted to the service app: grant it on "
-        "its Okta API Scopes tab",
+        "its Okta API Scopes tab"),
     ]
 
 
@@ -420,10 +420,10 @@ async def test_groups_the_policy_names_must_exist_in_okta(
     assert "okta admins" in policy.read_text()
     assert line_for(lines, "okta groups") == "✗ okta groups: 2 of 7 groups the policy names do not exist"
     assert under(lines, "okta groups") == [
-        "'IT Servicedesk' (role helpdesk): no such group in Okta: correct the name in the policy file, or create the "
-        "group",
-        "'helpdesk' (role helpdesk): no such group in Okta: Okta spells it 'Helpdesk', and role grants compare names "
-        "exactly",
+        ("'IT Servicedesk' (role helpdesk): no such group in Okta: correct the name in the policy file, or create the "
+        "group"),
+        ("'helpdesk' (role helpdesk): no such group in Okta: Okta spells it 'Helpdesk', and role grants compare names "
+        "exactly"),
     ]
 
 
@@ -437,12 +437,12 @@ async def test_channels_the_policy_names_must_exist_with_the_bot_in_them(
     assert code == 1
     assert line_for(lines, "slack channels") == "✗ slack channels: 3 of 6 cannot be posted to"
     assert under(lines, "slack channels") == [
-        "#aprovals (approvals.channel): channel_not_found: fix POLICY_FILE: the bot sees no channel #aprovals: "
-        "create it, correct the name in the policy file, or, if it is private, invite the bot to it",
-        "#general (audit.channel): not_in_channel: fix #general: the bot is not a member: type /invite @okta-chatops "
-        "in #general",
-        "C0NOSUCH01 (self_service.announce_channel): channel_not_found: fix POLICY_FILE: the bot sees no channel "
-        "C0NOSUCH01: create it, correct the name in the policy file, or, if it is private, invite the bot to it",
+        ("#aprovals (approvals.channel): channel_not_found: fix POLICY_FILE: the bot sees no channel #aprovals: "
+        "create it, correct the name in the policy file, or, if it is private, invite the bot to it"),
+        ("#general (audit.channel): not_in_channel: fix #general: the bot is not a member: type /invite @okta-chatops "
+        "in #general"),
+        ("C0NOSUCH01 (self_service.announce_channel): channel_not_found: fix POLICY_FILE: the bot sees no channel "
+        "C0NOSUCH01: create it, correct the name in the policy file, or, if it is private, invite the bot to it"),
     ]
 
 
@@ -480,6 +480,6 @@ async def test_a_hook_whose_deliveries_the_bot_refuses_fails(
     assert line_for(lines, "okta hook").startswith(f"✗ okta hook: Okta failed 1 deliveries to event hook {hook.id} (")
     assert line_for(lines, "okta hook").endswith(": endpoint answered HTTP 401")
     assert under(lines, "okta hook") == [
-        f"the bot refused the secret Okta sends: run `okta-chatops hooks register --url {hooked}` with the bot's "
-        "OKTA_HOOK_SECRET (events refused meanwhile are lost: Okta does not retry a 4xx)"
+        (f"the bot refused the secret Okta sends: run `okta-chatops hooks register --url {hooked}` with the bot's "
+        "OKTA_HOOK_SECRET (events refused meanwhile are lost: Okta does not retry a 4xx)")
     ]
