@@ -137,7 +137,9 @@ def _forbidden(token: bool, *, hooks: bool) -> Advice:
     )
 
 
-def slack_advice(error: str, *, channel: str | None = None, needed: str | None = None, bot: str = "okta") -> Advice | None:
+def slack_advice(
+    error: str, *, channel: str | None = None, needed: str | None = None, bot: str = "okta"
+) -> Advice | None:
     """The fix for a Slack Web API error code; `channel` and `needed` (missing_scope) give it context."""
     where = channel or "the channel"
     if error == "invalid_auth":

@@ -30,6 +30,7 @@ TIMEOUT_SECONDS = 10.0
 NOT_CONFIGURED = "not configured: sandbox uses the simulator"
 DELIVERY_FAILED = "event_hook.delivery"  # Okta's System Log event for a failed delivery (only those)
 LOOK_BACK = timedelta(hours=24)
+REGISTER = "okta-chatops hooks register --url https://<host>/okta/hooks"
 MAX_FAILURES_READ = 1000
 
 
@@ -144,7 +145,7 @@ async def _hook(client: OktaClient, settings: Settings, event_types: list[str]) 
     ours = [hook for hook, role in classify(hooks, DEFAULT_NAME) if role is Role.OURS]
     if not ours:
         return failed("okta hook", "no event hook sends to an okta-chatops endpoint, so no Okta alert arrives",
-                      ("once the bot runs at its public URL: okta-chatops hooks register --url https://<host>/okta/hooks",))
+                      (f"once the bot runs at its public URL: {REGISTER}",))
     if len(ours) > 1:
         listed = tuple(f"{h.id} {h.status} {h.verificationStatus} {h.channel.config.uri} {h.name!r}" for h in ours)
         return failed("okta hook", f"{len(ours)} event hooks send to okta-chatops endpoints: events arrive more than "

@@ -9,7 +9,7 @@ delete the ones that should not be there.
 activates it. Verifying means Okta calls the endpoint (GET, with a challenge the endpoint must echo),
 so the bot has to be running at the URL with the same secret (or with it as OKTA_HOOK_SECRET_PREVIOUS).
 A hook that already sends to the URL is updated rather than duplicated, and a working one keeps its
-secret until Okta has verified the new one (bot/event_hooks.py says how); a new hook that fails
+secret until Okta has verified the new one on a short-lived second hook (`_update`); a new hook that fails
 verification is removed again. `--replace` also removes the other okta-chatops hooks (strays, e.g. a
 node's URL before the load balancer's, or a typo); without it they are named on stderr. The event
 types default to what POLICY_FILE's alert rules can post (alerts/subscriptions.py); `--event-type`
@@ -183,7 +183,8 @@ async def _update(
         finally:
             await remove_hook(okta, candidate)
         if not accepted:
-            print(f"  Event hook {old.id} was left as it was: it keeps its secret and keeps delivering.", file=sys.stderr)
+            print(f"  Event hook {old.id} was left as it was: it keeps its secret and keeps delivering.",
+                  file=sys.stderr)
             return None
     hook = await okta.replace_event_hook(old.id, old.name, url, items, secret=secret)
     print(f"Event hook {hook.id} ({hook.name!r}) already sends to {url}: gave it OKTA_HOOK_SECRET, verifying it again.")
@@ -242,7 +243,8 @@ async def list_hooks(okta: OktaClient, name: str, url: str | None) -> int:
     strays = [hook.id for hook, role in roles if role in STRAYS]
     ours = [hook for hook, role in roles if role is Role.OURS]
     if strays:
-        print(f"{len(strays)} stray hook(s): remove them with `okta-chatops hooks delete {' '.join(map(str, strays))}`, "
+        ids = " ".join(map(str, strays))
+        print(f"{len(strays)} stray hook(s): remove them with `okta-chatops hooks delete {ids}`, "
               f"or `okta-chatops hooks register --replace --url {url}`.")
     elif url is not None and not any(role is Role.THIS_BOT for _, role in roles):
         print(f"No event hook sends to {url}: register it with `okta-chatops hooks register --url {url}`.")
@@ -256,7 +258,9 @@ async def delete_hooks(okta: OktaClient, ids: list[str]) -> int:
     hooks = {hook.id: hook for hook in await okta.list_event_hooks()}
     unknown = [hook_id for hook_id in ids if hook_id not in hooks]
     if unknown:
-        raise _Refused(f"no event hook {', '.join(unknown)} in this org (nothing was deleted): `hooks list` shows the ids")
+        raise _Refused(
+            f"no event hook {', '.join(unknown)} in this org (nothing was deleted): `hooks list` shows the ids"
+        )
     for hook_id in dict.fromkeys(ids):
         hook = hooks[hook_id]
         await remove_hook(okta, hook)

@@ -201,7 +201,9 @@ class Settings(BaseSettings):
             if value is not None and not _header_safe(value.get_secret_value())
         ]
         if self.okta_hook_secret_previous is not None and not _secret(self.okta_hook_secret):
-            problems.append("OKTA_HOOK_SECRET_PREVIOUS: set only with OKTA_HOOK_SECRET (the new secret) during a rotation")
+            problems.append(
+                "OKTA_HOOK_SECRET_PREVIOUS: set only with OKTA_HOOK_SECRET (the new secret) during a rotation"
+            )
         return problems
 
     def _private_key_problems(self) -> list[str]:

@@ -15,6 +15,7 @@ from alerts.receiver import HookConfig, HookObserver, HookOutcome, create_hook_a
 from alerts.stream import STREAM_KEY
 from bot.server import BackgroundServer
 from tests.alerts_support import SECRET, delivery, log_event
+from tests.chatops_support import ChatOps
 from tests.conftest import free_port
 
 LIMIT = 64 * 1024
@@ -151,7 +152,8 @@ async def test_the_previous_secret_is_accepted_while_the_secret_rotates(redis: a
         assert challenge.json() == {"verification": "c-1"}
         assert (await client.post("/okta/hooks", json=delivery(log_event()), headers=old)).status_code == 200
         assert (await client.post("/okta/hooks", json=delivery(log_event()), headers=AUTH)).status_code == 200
-        assert (await client.post("/okta/hooks", json=delivery(log_event()), headers={"Authorization": ""})).status_code == 401
+        anonymous = await client.post("/okta/hooks", json=delivery(log_event()), headers={"Authorization": ""})
+        assert anonymous.status_code == 401
     assert await redis.xlen(STREAM_KEY) == 2
     assert seen == [
         ("verification", HookOutcome.ACCEPTED_PREVIOUS),
@@ -184,7 +186,7 @@ async def test_a_refused_delivery_is_logged_without_its_body(
     assert "must not be logged" not in text and "guessed-" not in text and len(record.getMessage()) < 300
 
 
-async def test_refusals_are_counted_in_metrics_over_the_bot_s_web_app(chatops, redis: aioredis.Redis) -> None:  # type: ignore[no-untyped-def]
+async def test_refusals_are_counted_in_metrics_over_the_bot_s_web_app(chatops: ChatOps, redis: aioredis.Redis) -> None:
     """The bot's own app: refused and accepted requests to /okta/hooks reach /metrics, by outcome."""
     from bot.web import create_web_app
 
@@ -196,8 +198,10 @@ async def test_refusals_are_counted_in_metrics_over_the_bot_s_web_app(chatops, r
                 found[line[len(prefix) :].split('"')[0]] = float(line.rsplit(" ", 1)[1])
         return found
 
-    app = create_web_app(redis=redis, bolt=chatops.bot.bolt, hook_secret=SECRET, signing_secret=chatops.ws.signing_secret,
-                         previous_hook_secret=PREVIOUS)
+    app = create_web_app(
+        redis=redis, bolt=chatops.bot.bolt, hook_secret=SECRET, previous_hook_secret=PREVIOUS,
+        signing_secret=chatops.ws.signing_secret,
+    )
     async with BackgroundServer(app) as server, httpx.AsyncClient(base_url=server.url) as http:
         before = counts((await http.get("/metrics")).text)
         for headers in ({"Authorization": "wrong"}, {"Authorization": "wrong"}, {}, {"Authorization": PREVIOUS}, AUTH):

@@ -95,8 +95,8 @@ async def test_everything_configured_and_working_passes(hooked: str, capsys: pyt
     assert code == 0, "\n".join(lines)
     checks = [line.split(":")[0] for line in lines if not line.startswith(" ")]
     assert checks == [
-        "✓ settings", "✓ secrets", "✓ policy", "✓ redis", "✓ slack", "✓ slack channels", "✓ okta", "✓ okta groups",
-        "✓ okta hook",
+        f"✓ {name}"
+        for name in ("settings", "secrets", "policy", "redis", "slack", "slack channels", "okta", "okta groups", "okta hook")
     ]
     assert line_for(lines, "secrets") == "✓ secrets: SLACK_SIGNING_SECRET, OKTA_HOOK_SECRET well formed"
     assert line_for(lines, "policy").startswith(f"✓ policy: {EXAMPLE_POLICY} is valid (")
@@ -299,28 +299,30 @@ def _rsa_key() -> tuple[str, str]:
 ALL_SCOPES = "okta.users.manage okta.groups.manage okta.logs.read okta.eventHooks.read"
 
 
-Grant = Callable[[str], None]
+Grant = Callable[..., None]
 
 
 @pytest.fixture
 def grant(monkeypatch: pytest.MonkeyPatch, okta_org: OktaOrg) -> Grant:
-    """The bot authenticates as the OAuth service app 0oachatops; `grant("scope ...")` sets what its
-    admin granted it (registering the app again, as an admin editing its Okta API Scopes tab)."""
+    """The bot authenticates as the OAuth service app 0oachatops; `grant("scope ...", requested=...)`
+    sets what its admin granted it (registering the app again, as an admin editing its Okta API Scopes
+    tab) and OKTA_SCOPES (by default, what was granted)."""
     private_pem, public_pem = _rsa_key()
     monkeypatch.delenv("OKTA_API_TOKEN")
     monkeypatch.setenv("OKTA_CLIENT_ID", "0oachatops")
     monkeypatch.setenv("OKTA_PRIVATE_KEY", private_pem)
-    return lambda scopes: okta_org.register_oauth_client("0oachatops", public_pem, scopes.split())
+
+    def grant(scopes: str, requested: str | None = None) -> None:
+        okta_org.register_oauth_client("0oachatops", public_pem, scopes.split())
+        monkeypatch.setenv("OKTA_SCOPES", requested or scopes)
+
+    return grant
 
 
 async def test_a_service_app_granted_what_the_policy_needs_passes(
-    hooked: str,
-    grant: Grant,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    hooked: str, grant: Grant, capsys: pytest.CaptureFixture[str]
 ) -> None:
     grant(ALL_SCOPES)
-    monkeypatch.setenv("OKTA_SCOPES", ALL_SCOPES)
     code, lines = await check(capsys)
     assert code == 0, "\n".join(lines)
     assert "OAuth service app 0oachatops" in line_for(lines, "okta")
@@ -333,14 +335,10 @@ async def test_a_service_app_granted_what_the_policy_needs_passes(
 
 
 async def test_scopes_missing_from_the_request_or_the_grant_name_the_verbs_they_break(
-    configured: None,
-    grant: Grant,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    configured: None, grant: Grant, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # OKTA_SCOPES leaves out groups.manage; it asks for factors.manage, which the app was not granted
-    grant("okta.users.manage okta.groups.read")
-    monkeypatch.setenv("OKTA_SCOPES", "okta.users.manage okta.groups.read okta.factors.manage")
+    grant("okta.users.manage okta.groups.read", requested="okta.users.manage okta.groups.read okta.factors.manage")
     code, lines = await check(capsys)
     assert code == 1
     assert line_for(lines, "okta").startswith("✗ okta: OktaAuthError: 400 invalid_scope: ")
@@ -356,8 +354,7 @@ async def test_scopes_missing_from_the_request_or_the_grant_name_the_verbs_they_
     ]
 
     # asked for but not granted, and needed: the verbs it breaks are named
-    grant("okta.users.read okta.groups.manage")
-    monkeypatch.setenv("OKTA_SCOPES", "okta.users.manage okta.groups.manage")
+    grant("okta.users.read okta.groups.manage", requested="okta.users.manage okta.groups.manage")
     code, lines = await check(capsys)
     assert under(lines, "okta scopes") == [
         ("okta.users.manage: needed by unlock, reset-password, expire-password, clear-sessions, suspend, unsuspend, "
@@ -366,14 +363,30 @@ async def test_scopes_missing_from_the_request_or_the_grant_name_the_verbs_they_
     ]
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "fix"),
+    [
+        ("OKTA_CLIENT_ID", "0oatypo", "fix OKTA_CLIENT_ID: http://127.0.0.1:"),
+        ("OKTA_PRIVATE_KEY", _rsa_key()[0], "fix OKTA_PRIVATE_KEY: the key matches no public key registered on the "),
+    ],
+)
+async def test_a_service_app_okta_does_not_recognise_is_told_what_to_fix(
+    configured: None, grant: Grant, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    setting: str, value: str, fix: str,
+) -> None:
+    grant(ALL_SCOPES)
+    monkeypatch.setenv(setting, value)
+    code, lines = await check(capsys)
+    assert code == 1
+    assert line_for(lines, "okta").startswith("✗ okta: OktaAuthError: 401 invalid_client: The ")
+    assert under(lines, "okta")[0].startswith(fix)
+    assert "PRIVATE KEY" not in "\n".join(lines)
+
+
 async def test_a_hook_the_credential_may_not_read_is_a_warning(
-    hooked: str,
-    grant: Grant,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    hooked: str, grant: Grant, capsys: pytest.CaptureFixture[str]
 ) -> None:
     grant("okta.users.manage okta.groups.manage")
-    monkeypatch.setenv("OKTA_SCOPES", "okta.users.manage okta.groups.manage")
     code, lines = await check(capsys)
     assert code == 0, "\n".join(lines)
     assert line_for(lines, "okta hook") == "! okta hook: not confirmed: OKTA_SCOPES lacks okta.eventHooks.read"
@@ -393,7 +406,8 @@ async def test_a_token_missing_a_manifest_scope_fails(
         "groups:read: needed for conversations.list",
         "users:read.email: needed for users.info",
     ]
-    assert under(lines, "slack")[2].startswith("fix the Slack app's scopes: the token lacks groups:read, users:read.email")
+    fix = "fix the Slack app's scopes: the token lacks groups:read, users:read.email: update the app from"
+    assert under(lines, "slack")[2].startswith(fix)
     # the channel listing, which needs groups:read, fails as Slack answers it
     assert line_for(lines, "slack channels").startswith("✗ slack channels: SlackApiError: ")
     assert "missing_scope" in line_for(lines, "slack channels")
@@ -414,7 +428,8 @@ async def test_groups_the_policy_names_must_exist_in_okta(
 ) -> None:
     policy = _policy_naming(tmp_path, '"IT Servicedesk", "helpdesk"', '"#approvals"')
     # protection compares names case-insensitively: this spelling protects the group all the same
-    policy.write_text(policy.read_text().replace('okta_groups: ["Okta Admins"]\n  logins', 'okta_groups: ["okta admins"]\n  logins'))
+    protected = ('okta_groups: ["Okta Admins"]\n  logins', 'okta_groups: ["okta admins"]\n  logins')
+    policy.write_text(policy.read_text().replace(*protected))
     code, lines = await check(capsys, "--policy", str(policy))
     assert code == 1
     assert "okta admins" in policy.read_text()
