@@ -5,7 +5,8 @@ registry is this module's own (not prometheus_client's global one), so importing
 registers its metrics globally cannot change what /metrics shows.
 
 Who counts what: commands and approvals are counted by the bot's Slack handlers, hook events by
-the alerts pipeline's stage counts (`count_hook_events` subscribes to them), Okta latency by the
+the alerts pipeline's stage counts (`count_hook_events` subscribes to them), requests to the hook
+endpoint by its receiver (`count_hook_request`, refusals included), Okta latency by the
 httpx hooks of `instrument_okta_http`, and the Okta rate-limit gauges are read from the live
 client at scrape time (`observe_okta`).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import get_args
 
 import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -23,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from alerts import stages
+from alerts.receiver import HookOutcome, HookRequest
 from approvals.models import ApprovalState
 from audit import AuditRecord
 from oktaclient import OktaClient
@@ -46,6 +49,13 @@ HOOK_EVENTS = Counter(
     "okc_hook_events_total",
     f"Okta event hook events by pipeline stage ({', '.join(stages.Stage)}).",
     ["stage"],
+    registry=REGISTRY,
+)
+HOOK_REQUESTS = Counter(
+    "okc_hook_requests_total",
+    "Requests to the Okta event hook endpoint, by request (verification, delivery) and outcome "
+    f"({', '.join(HookOutcome)}); anything but accepted* was refused, and Okta does not retry a 4xx.",
+    ["request", "outcome"],
     registry=REGISTRY,
 )
 COMMAND_SECONDS = Histogram(
@@ -73,6 +83,9 @@ for _stage in stages.Stage:
     HOOK_EVENTS.labels(stage=_stage.value)
 for _state in ApprovalState:
     APPROVAL_TRANSITIONS.labels(state=_state.value)
+for _kind in get_args(HookRequest):
+    for _outcome in HookOutcome:
+        HOOK_REQUESTS.labels(request=_kind, outcome=_outcome.value)
 
 
 class _OktaRateLimits:
@@ -150,6 +163,11 @@ class PrometheusObserver:
 def count_hook_events() -> Callable[[], None]:
     """Count the alert pipeline's events by stage in HOOK_EVENTS; returns the undo."""
     return stages.observe(lambda stage, n: HOOK_EVENTS.labels(stage=stage.value).inc(n))
+
+
+def count_hook_request(request: HookRequest, outcome: HookOutcome) -> None:
+    """The hook receiver's observer (alerts.receiver.HookObserver)."""
+    HOOK_REQUESTS.labels(request=request, outcome=outcome.value).inc()
 
 
 def observe_okta(client: OktaClient) -> Callable[[], None]:

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount
 
 from bot.server import BackgroundServer, stop_signals
 from bot.settings import Settings, load_settings
+from bot.startup_log import log_banner, log_startup_problems
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,12 @@ async def run(args: argparse.Namespace) -> int:
         console = _console(runtime)
         app = create_web_app(
             redis=runtime.redis, bolt=bot.bolt, hook_secret=runtime.hook_secret, signing_secret=runtime.signing_secret,
-            okta=runtime.okta, extra_routes=console,
+            okta=runtime.okta, extra_routes=console, previous_hook_secret=settings.previous_hook_secret,
         )
         server = BackgroundServer(app, host=args.host, port=args.port, log_level="info")
         # again: each uvicorn.Config built since (this one, the stand-ins') rewired uvicorn's loggers
         configure_logging(access=settings.log_access)
+        await log_startup_problems(settings, policy, runtime.okta, runtime.slack)
         _banner(settings, runtime, server, console=bool(console))
 
         if settings.socket_mode:
@@ -153,6 +155,7 @@ def _banner(settings: Settings, runtime: Any, server: BackgroundServer, *, conso
     # last, so that whoever waits for this line has read the whole banner
     lines.append(f"okta-chatops {mode} listening on {server.url}")
     print("\n".join(lines), flush=True)
+    log_banner(lines)
     if settings.partial_sandbox:
         simulated = "Slack" if settings.okta_configured else "Okta"
         log.warning(

@@ -32,6 +32,7 @@ _SECRET_FIELDS = {
     "okta_api_token",
     "okta_private_key",
     "okta_hook_secret",
+    "okta_hook_secret_previous",
 }
 
 
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     okta_private_key: SecretStr | None = Field(default=None, description="PEM text, or a path to a PEM file")
     okta_scopes: Annotated[tuple[str, ...], NoDecode] = DEFAULT_OKTA_SCOPES
     okta_hook_secret: SecretStr | None = None
+    # While the hook's secret rotates: the one Okta may still send, accepted until `hooks register`
+    # has given Okta the new OKTA_HOOK_SECRET (docs/deploy.md, "Rotating the hook secret").
+    okta_hook_secret_previous: SecretStr | None = None
     # For orgs that cannot reach the bot's /okta/hooks: read the System Log instead (same pipeline).
     okta_poll_logs: bool = False
 
@@ -119,6 +123,11 @@ class Settings(BaseSettings):
         """One of Slack and Okta real, the other simulated (only with ALLOW_PARTIAL_SANDBOX)."""
         return self.slack_configured != self.okta_configured
 
+    @property
+    def previous_hook_secret(self) -> str:
+        """OKTA_HOOK_SECRET_PREVIOUS, or "" when no rotation is under way."""
+        return _secret(self.okta_hook_secret_previous)
+
     def okta_private_key_pem(self) -> str | None:
         """The private key as PEM text, read from the file when the setting is a path."""
         if self.okta_private_key is None:
@@ -157,6 +166,7 @@ class Settings(BaseSettings):
                 problems.append("OKTA_SCOPES: must name at least one scope")
         elif self.okta_api_token is not None or oauth:
             problems.append("OKTA_ORG_URL: required when Okta credentials are set")
+        problems.extend(self._hook_secret_problems())
         if self.slack_configured and self.policy_file is None:
             problems.append("POLICY_FILE: required with a real Slack workspace (start from policy/example.yaml)")
         if self.policy_file is not None and not self.policy_file.is_file():
@@ -179,6 +189,23 @@ class Settings(BaseSettings):
             )
         ]
 
+    def _hook_secret_problems(self) -> list[str]:
+        """Hook secrets that cannot work: Okta sends the value as a header, which cannot carry
+        control characters and loses surrounding spaces on the way."""
+        problems = [
+            f"{name}: must be printable text without spaces at either end (Okta sends it as an HTTP header)"
+            for name, value in (
+                ("OKTA_HOOK_SECRET", self.okta_hook_secret),
+                ("OKTA_HOOK_SECRET_PREVIOUS", self.okta_hook_secret_previous),
+            )
+            if value is not None and not _header_safe(value.get_secret_value())
+        ]
+        if self.okta_hook_secret_previous is not None and not _secret(self.okta_hook_secret):
+            problems.append(
+                "OKTA_HOOK_SECRET_PREVIOUS: set only with OKTA_HOOK_SECRET (the new secret) during a rotation"
+            )
+        return problems
+
     def _private_key_problems(self) -> list[str]:
         try:
             pem = self.okta_private_key_pem()
@@ -195,6 +222,10 @@ class Settings(BaseSettings):
 
 def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value().strip() if value is not None else ""
+
+
+def _header_safe(value: str) -> bool:
+    return value == value.strip() and all(" " <= c <= "~" for c in value)
 
 
 def _require_http_url(value: str) -> SplitResult:

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alerts.receiver import HookConfig, hook_routes
 from bot.http_limits import RequestLimits, read_body, refuse, replay
 from bot.logs import bind_request_id
-from bot.metrics import ACK_SECONDS, metrics_route
+from bot.metrics import ACK_SECONDS, count_hook_request, metrics_route
 from oktaclient import OktaClient
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def create_web_app(
     bolt: AsyncApp,
     hook_secret: str,
     signing_secret: str,
+    previous_hook_secret: str = "",
     okta: OktaClient | None = None,
     extra_routes: list[BaseRoute] | None = None,
 ) -> ASGIApp:
@@ -63,12 +64,16 @@ def create_web_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route(SLACK_EVENTS_PATH, slack, methods=["POST"]),  # for the 405 to other methods
-        *hook_routes(HookConfig(secret=SecretStr(hook_secret), max_body_bytes=HOOK_BODY_LIMIT), redis),
+        *hook_routes(_hook_config(hook_secret, previous_hook_secret), redis, count_hook_request),
         metrics_route(),
         *(extra_routes or []),
     ]
     limits = {SLACK_EVENTS_PATH: SLACK_BODY_LIMIT, "/okta/hooks": HOOK_BODY_LIMIT}
     return RequestLimits(_SlackFirst(slack, Starlette(routes=routes)), limits)
+
+
+def _hook_config(secret: str, previous: str) -> HookConfig:
+    return HookConfig(secret=SecretStr(secret), previous_secret=SecretStr(previous), max_body_bytes=HOOK_BODY_LIMIT)
 
 
 class _SlackFirst:

@@ -325,6 +325,10 @@ class OktaClient:
     async def deactivate_event_hook(self, hook_id: str) -> EventHook:
         return await self._event_hook_lifecycle(hook_id, "deactivate")
 
+    async def delete_event_hook(self, hook_id: str) -> None:
+        """Remove a hook; Okta deletes only an INACTIVE one (deactivate it first)."""
+        await self._transport.request("DELETE", f"/api/v1/eventHooks/{_segment(hook_id)}")
+
     # Factors
 
     async def verify_push(self, user_id: str, factor_id: str) -> FactorTransaction:

@@ -35,6 +35,7 @@ from slacksim._models import (
     Usergroup,
 )
 from slacksim._ratelimits import RateLimits
+from slacksim._scopes import GRANTED
 from slacksim._signing import SlackSigner
 from slacksim._socket import SocketHub
 from slacksim._socket import app_token as new_app_token
@@ -96,6 +97,7 @@ class WorkspaceState:
         self.clock = Clock()  # what triggers, response_urls and rate limits age by; tests advance it
         self.rate_limits = RateLimits(self.clock)  # on, as on Slack: `ws.rate_limits.enabled = False` for bursts
         self.calls: list[RecordedCall] = []
+        self.scopes: set[str] = set(GRANTED)  # the bot token's scopes (slacksim/_scopes.py)
         self.responses: list[ResponsePost] = []
         self._users: dict[str, SlackUser] = {}
         self._channels: dict[str, SlackChannel] = {}

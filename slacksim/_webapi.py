@@ -28,6 +28,7 @@ from slacksim._blocks import error_messages, view_problems
 from slacksim._errors import SlackError
 from slacksim._models import Message, RecordedCall, SlackChannel
 from slacksim._ratelimits import PER_CHANNEL_METHODS
+from slacksim._scopes import conversation_kind, header, require
 from slacksim._socket import SOCKET_PATH
 from slacksim._state import EDIT_FIELDS, POST_FIELDS, flag, message_content
 from slacksim._workspace import SlackWorkspace
@@ -35,10 +36,6 @@ from slacksim._workspace import SlackWorkspace
 Handler = Callable[[SlackWorkspace, dict[str, Any]], dict[str, Any]]
 
 JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "view"})
-SCOPES = (
-    "commands,chat:write,im:write,users:read,users:read.email,usergroups:read,"
-    "channels:read,groups:read,im:read,channels:history,groups:history,im:history"
-)
 MAX_PUSHED_VIEWS = 3
 APP_LEVEL_METHODS = frozenset({"apps.connections.open"})  # the only ones an xapp- token may call, and only it
 
@@ -55,7 +52,7 @@ def create_app(ws: SlackWorkspace) -> Starlette:
         except SlackError as exc:
             status, body, headers = exc.status, exc.body(), exc.headers
         _record(ws, method, args, status, body)
-        headers |= {"X-Slack-Req-Id": secrets.token_hex(16), "X-OAuth-Scopes": SCOPES}
+        headers |= {"X-Slack-Req-Id": secrets.token_hex(16), "X-OAuth-Scopes": header(ws.scopes)}
         return JSONResponse(body, status_code=status, headers=headers)
 
     async def response_url(request: Request) -> PlainTextResponse:
@@ -155,6 +152,8 @@ def _answer(ws: SlackWorkspace, method: str, args: dict[str, Any], token: str | 
     if (token == ws.app_token) != (method in APP_LEVEL_METHODS):
         return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
     try:
+        if token == ws.bot_token:
+            require(ws.scopes, method)  # conversation methods check theirs once they know the kind
         if method not in PER_CHANNEL_METHODS:
             ws._throttle(method)
         return 200, {"ok": True, **handler(ws, args)}, {}
@@ -284,7 +283,11 @@ def conversations_open(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, An
 
 
 def conversations_info(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, Any]:
-    return {"channel": ws._resolve_channel(str(args.get("channel", "")), names=False).to_api(ws.bot_user_id)}
+    channel = ws._resolve_channel(str(args.get("channel", "")), names=False)
+    require(ws.scopes, "conversations.info", [conversation_kind(channel)])
+    if channel.is_private and ws.bot_user_id not in channel.members:
+        raise SlackError("channel_not_found")  # a private channel exists only for its members
+    return {"channel": channel.to_api(ws.bot_user_id)}
 
 
 _CONVERSATION_TYPES = frozenset({"public_channel", "private_channel", "mpim", "im"})
@@ -296,13 +299,14 @@ def conversations_list(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, An
     types = {t.strip() for t in str(args.get("types") or "public_channel").split(",") if t.strip()}
     if not types <= _CONVERSATION_TYPES:
         raise SlackError("invalid_types")
+    require(ws.scopes, "conversations.list", sorted(types))
     given = _number_arg(args, "limit", "invalid_limit")
     limit = 100 if given is None else int(given)
     if not 1 <= limit <= 1000:
         raise SlackError("invalid_limit")
 
     def listed(channel: SlackChannel) -> bool:
-        kind = "im" if channel.is_im else "private_channel" if channel.is_private else "public_channel"
+        kind = conversation_kind(channel)
         visible = kind == "public_channel" or ws.bot_user_id in channel.members
         return kind in types and visible and not (channel.is_archived and flag(args.get("exclude_archived")))
 
@@ -323,6 +327,7 @@ def conversations_list(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, An
 def conversations_history(ws: SlackWorkspace, args: dict[str, Any]) -> dict[str, Any]:
     """Top-level messages, newest first, between `oldest` and `latest`, `limit` at a time."""
     channel = ws._resolve_channel(str(args.get("channel", "")), names=False)
+    require(ws.scopes, "conversations.history", [conversation_kind(channel)])
     if ws.bot_user_id not in channel.members:
         raise SlackError("not_in_channel")
     latest = _number_arg(args, "latest", "invalid_ts_latest")

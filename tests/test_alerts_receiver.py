@@ -11,18 +11,21 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from alerts.receiver import HookConfig, create_hook_app
+from alerts.receiver import HookConfig, HookObserver, HookOutcome, create_hook_app
 from alerts.stream import STREAM_KEY
 from bot.server import BackgroundServer
 from tests.alerts_support import SECRET, delivery, log_event
+from tests.chatops_support import ChatOps
 from tests.conftest import free_port
 
 LIMIT = 64 * 1024
 
 
-async def _serve(config: HookConfig, redis: aioredis.Redis) -> AsyncIterator[httpx.AsyncClient]:
+async def _serve(
+    config: HookConfig, redis: aioredis.Redis, observe: HookObserver | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     async with (
-        BackgroundServer(create_hook_app(config, redis)) as server,
+        BackgroundServer(create_hook_app(config, redis, observe)) as server,
         httpx.AsyncClient(base_url=server.url) as client,
     ):
         yield client
@@ -135,3 +138,75 @@ async def test_redis_down_answers_503_so_okta_retries() -> None:
         response = await client.post("/okta/hooks", json=delivery(log_event()), headers=AUTH)
         assert response.status_code == 503
     await unreachable.aclose()
+
+
+PREVIOUS = "the-previous-hook-secret-0123"
+
+
+async def test_the_previous_secret_is_accepted_while_the_secret_rotates(redis: aioredis.Redis) -> None:
+    seen: list[tuple[str, HookOutcome]] = []
+    config = HookConfig(secret=SecretStr(SECRET), previous_secret=SecretStr(PREVIOUS))
+    async for client in _serve(config, redis, lambda request, outcome: seen.append((request, outcome))):
+        old = {"Authorization": PREVIOUS}
+        challenge = await client.get("/okta/hooks", headers={**old, "X-Okta-Verification-Challenge": "c-1"})
+        assert challenge.json() == {"verification": "c-1"}
+        assert (await client.post("/okta/hooks", json=delivery(log_event()), headers=old)).status_code == 200
+        assert (await client.post("/okta/hooks", json=delivery(log_event()), headers=AUTH)).status_code == 200
+        anonymous = await client.post("/okta/hooks", json=delivery(log_event()), headers={"Authorization": ""})
+        assert anonymous.status_code == 401
+    assert await redis.xlen(STREAM_KEY) == 2
+    assert seen == [
+        ("verification", HookOutcome.ACCEPTED_PREVIOUS),
+        ("delivery", HookOutcome.ACCEPTED_PREVIOUS),
+        ("delivery", HookOutcome.ACCEPTED),
+        ("delivery", HookOutcome.WRONG_SECRET),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("secret", "headers", "outcome"),
+    [
+        ("", {"Authorization": "anything"}, "no_secret"),
+        (SECRET, {}, "no_credential"),
+        (SECRET, {"Authorization": "guessed-" + "x" * 5000}, "wrong_secret"),
+    ],
+)
+async def test_a_refused_delivery_is_logged_without_its_body(
+    redis: aioredis.Redis, caplog: pytest.LogCaptureFixture, secret: str, headers: dict[str, str], outcome: str
+) -> None:
+    body = delivery(log_event(message="a body that must not be logged"))
+    async for client in _serve(HookConfig(secret=SecretStr(secret)), redis):
+        assert (await client.post("/okta/hooks", json=body, headers=headers)).status_code == 401
+    [record] = [r for r in caplog.records if r.name == "alerts.receiver"]
+    assert record.levelname == "WARNING"
+    assert record.getMessage().startswith(f"event hook delivery refused with HTTP 401 ({outcome}): ")
+    fields = {k: v for k, v in vars(record).items() if k in ("hook_request", "outcome", "peer")}
+    assert fields == {"hook_request": "delivery", "outcome": outcome, "peer": "127.0.0.1"}
+    text = record.getMessage() + repr(vars(record))
+    assert "must not be logged" not in text and "guessed-" not in text and len(record.getMessage()) < 300
+
+
+async def test_refusals_are_counted_in_metrics_over_the_bot_s_web_app(chatops: ChatOps, redis: aioredis.Redis) -> None:
+    """The bot's own app: refused and accepted requests to /okta/hooks reach /metrics, by outcome."""
+    from bot.web import create_web_app
+
+    def counts(text: str) -> dict[str, float]:
+        prefix = 'okc_hook_requests_total{outcome="'
+        found = {}
+        for line in text.splitlines():
+            if line.startswith(prefix) and 'request="delivery"' in line:
+                found[line[len(prefix) :].split('"')[0]] = float(line.rsplit(" ", 1)[1])
+        return found
+
+    app = create_web_app(
+        redis=redis, bolt=chatops.bot.bolt, hook_secret=SECRET, previous_hook_secret=PREVIOUS,
+        signing_secret=chatops.ws.signing_secret,
+    )
+    async with BackgroundServer(app) as server, httpx.AsyncClient(base_url=server.url) as http:
+        before = counts((await http.get("/metrics")).text)
+        for headers in ({"Authorization": "wrong"}, {"Authorization": "wrong"}, {}, {"Authorization": PREVIOUS}, AUTH):
+            await http.post("/okta/hooks", json=delivery(log_event()), headers=headers)
+        after = counts((await http.get("/metrics")).text)
+    moved = {outcome: after[outcome] - before[outcome] for outcome in after if after[outcome] != before[outcome]}
+    assert moved == {"wrong_secret": 2, "no_credential": 1, "accepted_previous_secret": 1, "accepted": 1}
+    assert set(after) == {o.value for o in HookOutcome}  # every outcome served from the start, and no other

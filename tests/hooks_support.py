@@ -1,0 +1,32 @@
+"""The bot's hook endpoint served on loopback, and a hook registered to it in the Okta simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+
+from alerts.receiver import HookConfig, HookObserver, create_hook_app
+from bot.hooks_cli import DEFAULT_NAME
+from bot.server import BackgroundServer
+from oktaclient import OktaClient
+from oktaclient.models import EventHook
+
+
+@asynccontextmanager
+async def hook_endpoint(
+    redis: aioredis.Redis, secret: str, previous: str = "", observe: HookObserver | None = None
+) -> AsyncIterator[str]:
+    """The endpoint as the bot serves it, with these secrets; yields its URL."""
+    config = HookConfig(secret=SecretStr(secret), previous_secret=SecretStr(previous))
+    async with BackgroundServer(create_hook_app(config, redis, observe)) as server:
+        yield f"{server.url}/okta/hooks"
+
+
+async def registered_hook(okta: OktaClient, url: str, secret: str, event_types: list[str]) -> EventHook:
+    """A hook at `url`, verified by Okta's call to it, as `hooks register` leaves it."""
+    hook = await okta.create_event_hook(DEFAULT_NAME, url, event_types, secret=secret)
+    assert hook.id is not None
+    return await okta.verify_event_hook(hook.id)
