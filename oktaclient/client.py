@@ -258,6 +258,18 @@ class OktaClient:
             params["filter"] = str(filter)
         return params
 
+    def list_log_events(
+        self,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        after: str | None = None,
+        filter: Expression | str | None = None,
+        limit: int = 100,
+    ) -> AsyncIterator[LogEvent]:
+        """System Log events, oldest first, all pages (a polling query ends at its first empty page)."""
+        return paginate(self._transport, "/api/v1/logs", self._log_params(since, until, after, filter, limit), LogEvent)
+
     async def poll_log_events(
         self,
         *,

@@ -217,6 +217,26 @@ async def test_iteration_fetches_pages_only_as_needed(big_org: OktaOrg, big_okta
 # System Log
 
 
+async def test_list_log_events_with_a_filter(okta_org: OktaOrg, okta: OktaClient) -> None:
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    erin = okta_org.get_user(ERIN)
+    await okta.suspend_user(erin.id)
+    events = [
+        e async for e in okta.list_log_events(since=start, filter=search.eq("eventType", "user.lifecycle.suspend"))
+    ]
+    assert len(events) == 1
+    assert events[0].target is not None and events[0].target[0].id == erin.id
+
+
+async def test_bounded_log_query_walks_all_pages(okta_org: OktaOrg, okta: OktaClient) -> None:
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    okta_org.fail_sign_ins(ERIN, 7)
+    until = datetime.now(UTC) + timedelta(minutes=1)
+    events = [e async for e in okta.list_log_events(since=start, until=until, limit=3)]
+    assert [e.eventType for e in events] == ["user.session.start"] * 7
+    assert len(_requests(okta_org, "GET", "/api/v1/logs")) >= 3
+
+
 async def test_polling_the_log_resumes_from_the_cursor(okta_org: OktaOrg, okta: OktaClient) -> None:
     okta_org.fail_sign_ins(ERIN, 2)
     first = await okta.poll_log_events(since=datetime.now(UTC) - timedelta(minutes=1))
