@@ -101,3 +101,12 @@ async def chatops(ws, slack, okta_org, okta, redis):  # type: ignore[no-untyped-
 
     async for running in run_chatops(ws=ws, slack_url=slack.url, org=okta_org, okta=okta, redis=redis):
         yield running
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many of the bot's messages and views the Slack stand-in checked against Block Kit's limits."""
+    from slacksim import CHECKED_PAYLOADS
+
+    if CHECKED_PAYLOADS:
+        counts = ", ".join(f"{n} {kind}s" for kind, n in sorted(CHECKED_PAYLOADS.items()))
+        terminalreporter.write_line(f"Slack stand-in: Block Kit limits checked on {counts}")
