@@ -42,6 +42,11 @@ class SigningKey:
     private_key: RSAPrivateKey
     kid: str
 
+    @classmethod
+    def of(cls, private_key: RSAPrivateKey) -> SigningKey:
+        """The key named by its thumbprint."""
+        return cls(private_key, thumbprint(private_key.public_key()))
+
     def __repr__(self) -> str:
         return f"SigningKey(kid={self.kid!r})"
 
@@ -65,7 +70,7 @@ def load_signing_keys(value: str, *, key_id: str | None = None) -> list[SigningK
     keys = [_private_key(label, body) for label, body in _blocks(pem_text(value))]
     if len(keys) > MAX_KEYS:
         raise ValueError(f"holds {len(keys)} keys; at most {MAX_KEYS}: the active key, then the one being retired")
-    signing = [SigningKey(key, thumbprint(key.public_key())) for key in keys]
+    signing = [SigningKey.of(key) for key in keys]
     if len({k.kid for k in signing}) != len(signing):
         raise ValueError("holds the same key twice: the previous key must be the one being retired")
     if key_id:
