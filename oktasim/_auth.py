@@ -79,6 +79,7 @@ PublicKeys = str | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 def client_keys(keys: PublicKeys) -> tuple[ClientKey, ...]:
     """The keys an app's JWKS would hold; ValueError with Okta's reason for what Okta refuses."""
+    parsed: tuple[ClientKey, ...]
     if isinstance(keys, str):
         pem_key = load_pem_public_key(keys.encode())
         if not isinstance(pem_key, RSAPublicKey):

@@ -112,10 +112,11 @@ async def simulator_with_service_app(tmp_path: Path) -> AsyncIterator[tuple[str,
     """`okta-chatops okta-sim --service-app-key` with a keygen'd key: (org URL, client id, key file)."""
     key, jwk = tmp_path / "okta-chatops.key", tmp_path / "okta-chatops.jwk.json"
     with jwk.open("w") as stdout:
-        subprocess.run(
-            [sys.executable, "-m", "bot.cli", "okta", "keygen", "--out", str(key), "--owner", f"{os.geteuid()}"],
-            stdout=stdout, check=True, cwd=ROOT,
+        keygen = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "okta", "keygen", "--out", str(key), "--owner", f"{os.geteuid()}",
+            stdout=stdout, cwd=ROOT,
         )
+        assert await keygen.wait() == 0
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "okta-sim", "--port", str(free_port()), "--token", "00hook-admin",
         "--service-app-key", str(jwk), "--service-app-scopes", "okta.users.read",
