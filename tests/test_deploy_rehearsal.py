@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -107,13 +108,15 @@ async def test_the_deploy_guide_against_the_stand_ins(
     steps = Steps()
     base_env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(tmp_path / "data")}
 
-    # 1. Install: a fresh virtual environment from the lock file, as the image is built.
-    venv = tmp_path / "venv"
+    # 1. Install: a fresh virtual environment from the lock file, as the image is built; the project from
+    # a copy, since building it writes into the source folder.
+    venv, source = tmp_path / "venv", tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "tests", "bench", "build", "*.egg-info", "data"))
     assert (await run(sys.executable, "-m", "venv", venv))[0] == 0
     pip = venv / "bin" / "pip"
-    code, out = await run(pip, "install", "--quiet", "--require-hashes", "-r", ROOT / "requirements.lock")
+    code, out = await run(pip, "install", "--quiet", "--require-hashes", "-r", ROOT / "requirements.lock", env=base_env)
     assert code == 0, out
-    code, out = await run(pip, "install", "--quiet", "--no-deps", ROOT)
+    code, out = await run(pip, "install", "--quiet", "--no-deps", source, env=base_env)
     assert code == 0, out
     okc = venv / "bin" / "okta-chatops"
     steps.done("install (fresh venv, locked)")
