@@ -7,7 +7,7 @@
 FROM python:3.11.13-slim-bookworm AS builder
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY actions/ actions/
 COPY alerts/ alerts/
 COPY approvals/ approvals/
@@ -21,9 +21,11 @@ COPY policy/ policy/
 COPY slackport/ slackport/
 COPY slacksim/ slacksim/
 COPY slacktext/ slacktext/
-# Wheels of the project and of every dependency. A dependency without a binary wheel for this
-# platform is compiled here (add its build tools to this stage), never in the final image.
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# Wheels of every dependency at the version and hashes requirements.lock pins, then of the project
+# alone. A dependency without a binary wheel for this platform is compiled here (add its build
+# tools to this stage), never in the final image, which installs from these wheels and nothing else.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels --require-hashes -r requirements.lock \
+    && pip wheel --no-cache-dir --wheel-dir /wheels --no-deps .
 
 FROM python:3.11.13-slim-bookworm
 

@@ -7,7 +7,7 @@ registers its metrics globally cannot change what /metrics shows.
 Who counts what: commands and approvals are counted by the bot's Slack handlers, hook events by
 the alerts pipeline's stage counts (`count_hook_events` subscribes to them), requests to the hook
 endpoint by its receiver (`count_hook_request`, refusals included), Okta latency by the
-httpx hooks of `instrument_okta_http`, and the Okta rate-limit gauges are read from the live
+httpx hooks of `instrument_okta_http` (and Okta's 429s), and the Okta rate-limit gauges are read from the live
 client at scrape time (`observe_okta`).
 """
 
@@ -68,6 +68,11 @@ OKTA_CALL_SECONDS = Histogram(
     "okc_okta_request_seconds",
     "Okta API requests: time to the response headers, by HTTP method (each retry counts).",
     ["method"],
+    registry=REGISTRY,
+)
+OKTA_RATE_LIMITED = Counter(
+    "okc_okta_rate_limited_total",
+    "Okta API responses 429 (rate limit or concurrency limit); the client waits for the reset and retries.",
     registry=REGISTRY,
 )
 # Slack retries a request that is not acknowledged within 3 s: the buckets resolve that range.
@@ -189,6 +194,8 @@ async def _request_started(request: httpx.Request) -> None:
 
 
 async def _response_received(response: httpx.Response) -> None:
+    if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
+        OKTA_RATE_LIMITED.inc()
     started = response.request.extensions.get(_STARTED)
     if started is not None:
         OKTA_CALL_SECONDS.labels(method=response.request.method).observe(time.perf_counter() - started)

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import SplitResult, urlsplit
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from oktaclient import SigningKey, load_signing_keys
 
 DEFAULT_OKTA_SCOPES = (
     "okta.users.read",
@@ -31,6 +31,7 @@ _SECRET_FIELDS = {
     "slack_app_token",
     "okta_api_token",
     "okta_private_key",
+    "okta_private_key_previous",
     "okta_hook_secret",
     "okta_hook_secret_previous",
 }
@@ -55,7 +56,11 @@ class Settings(BaseSettings):
     okta_org_url: str | None = None
     okta_api_token: SecretStr | None = None
     okta_client_id: str | None = None
-    okta_private_key: SecretStr | None = Field(default=None, description="PEM text, or a path to a PEM file")
+    okta_private_key: SecretStr | None = Field(
+        default=None, description="PEM text (several lines, or one line with \\n escapes), or a PEM file's path"
+    )
+    # During a key rotation: the key being retired, still registered in Okta; see oktaclient._auth.
+    okta_private_key_previous: SecretStr | None = None
     okta_scopes: Annotated[tuple[str, ...], NoDecode] = DEFAULT_OKTA_SCOPES
     okta_hook_secret: SecretStr | None = None
     # While the hook's secret rotates: the one Okta may still send, accepted until `hooks register`
@@ -128,14 +133,16 @@ class Settings(BaseSettings):
         """OKTA_HOOK_SECRET_PREVIOUS, or "" when no rotation is under way."""
         return _secret(self.okta_hook_secret_previous)
 
+    def okta_signing_keys(self) -> list[SigningKey]:
+        """The active key, then OKTA_PRIVATE_KEY_PREVIOUS's when set (ValueError when one is unusable)."""
+        values = (self.okta_private_key, self.okta_private_key_previous)
+        return [key for value in values if value is not None for key in load_signing_keys(value.get_secret_value())]
+
     def okta_private_key_pem(self) -> str | None:
-        """The private key as PEM text, read from the file when the setting is a path."""
+        """The signing keys as PEM text, active first: the form oktaclient's PrivateKeyJwtAuth reads."""
         if self.okta_private_key is None:
             return None
-        raw = self.okta_private_key.get_secret_value().strip()
-        if raw.startswith("-----BEGIN"):
-            return raw
-        return Path(raw).expanduser().read_text()
+        return "".join(key.pem() for key in self.okta_signing_keys())
 
     def cross_field_problems(self) -> list[str]:
         """Problems that involve several settings; field-level ones come from pydantic."""
@@ -162,6 +169,8 @@ class Settings(BaseSettings):
                 problems.append("OKTA_PRIVATE_KEY: required with OKTA_CLIENT_ID")
             if oauth and self.okta_private_key is not None:
                 problems.extend(self._private_key_problems())
+            if self.okta_private_key_previous is not None and self.okta_private_key is None:
+                problems.append("OKTA_PRIVATE_KEY_PREVIOUS: only with OKTA_PRIVATE_KEY (it is the key being retired)")
             if not self.okta_scopes:
                 problems.append("OKTA_SCOPES: must name at least one scope")
         elif self.okta_api_token is not None or oauth:
@@ -207,16 +216,20 @@ class Settings(BaseSettings):
         return problems
 
     def _private_key_problems(self) -> list[str]:
-        try:
-            pem = self.okta_private_key_pem()
-        except OSError as exc:
-            return [f"OKTA_PRIVATE_KEY: not PEM text and not a readable file ({exc.strerror})"]
-        try:
-            key = load_pem_private_key(pem.encode(), password=None)  # type: ignore[union-attr]
-        except (ValueError, TypeError):
-            return ["OKTA_PRIVATE_KEY: not a valid unencrypted PEM private key"]
-        if not isinstance(key, RSAPrivateKey):
-            return ["OKTA_PRIVATE_KEY: must be an RSA key (Okta's private_key_jwt uses RS256)"]
+        found: dict[str, str] = {}
+        named = (("OKTA_PRIVATE_KEY", self.okta_private_key), ("OKTA_PRIVATE_KEY_PREVIOUS", self.okta_private_key_previous))
+        for name, value in named:
+            if value is None:
+                continue
+            try:
+                keys = load_signing_keys(value.get_secret_value())
+            except ValueError as exc:
+                return [f"{name}: {exc}"]
+            if len(keys) != 1:
+                return [f"{name}: holds {len(keys)} keys; give the key being retired as OKTA_PRIVATE_KEY_PREVIOUS"]
+            if keys[0].kid in found.values():
+                return [f"{name}: the same key as OKTA_PRIVATE_KEY: give the key being retired, or unset it"]
+            found[name] = keys[0].kid
         return []
 
 

@@ -13,10 +13,12 @@ becomes a 5xx that Slack would show as an error (`_on_error`).
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +68,23 @@ class Handlers:
     slack: SlackPort  # for answers Slack gives no response_url for (forms, the Home tab)
 
 
+# Bolt also reads its configuration from the environment by itself: with SLACK_BOT_TOKEN set (as in
+# every deployment) it warns at each start that the token "will be unused" (the client carries it),
+# and SLACK_CLIENT_ID with SLACK_CLIENT_SECRET would switch it to multi-workspace OAuth installs. The
+# bot's settings are its one source of configuration, so Bolt is built without seeing these.
+_BOLT_ENVIRONMENT = ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_VERIFICATION_TOKEN")
+
+
+@contextmanager
+def _unseen_by_bolt() -> Iterator[None]:
+    """Bolt's environment variables hidden for the (synchronous) construction of the app, then restored."""
+    hidden = {name: os.environ.pop(name) for name in _BOLT_ENVIRONMENT if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
+
+
 def build_bolt_app(
     client: AsyncWebClient,
     signing_secret: str,
@@ -77,9 +96,10 @@ def build_bolt_app(
 ) -> AsyncApp:
     # Bolt's own signature check parses the body first and logs the bodies it refuses: the check
     # is made before Bolt instead, on the bounded raw body (bot/web.py). Socket Mode needs none.
-    app = AsyncApp(
-        client=client, signing_secret=signing_secret, process_before_response=True, request_verification_enabled=False
-    )
+    with _unseen_by_bolt():
+        app = AsyncApp(
+            client=client, signing_secret=signing_secret, process_before_response=True, request_verification_enabled=False
+        )
     app.middleware(ReplayGuard(redis))
 
     def then(respond: Responder, work: Awaitable[None], *, replace: bool = False, bounded: bool = True) -> None:

@@ -9,6 +9,7 @@
 
 from . import search
 from ._auth import ApiTokenAuth, PrivateKeyJwtAuth
+from ._keys import SigningKey, load_signing_keys
 from ._pagination import Page
 from ._ratelimit import RateLimit
 from ._version import __version__
@@ -42,6 +43,8 @@ __all__ = [
     "Page",
     "PrivateKeyJwtAuth",
     "RateLimit",
+    "SigningKey",
     "__version__",
+    "load_signing_keys",
     "search",
 ]

@@ -3,7 +3,14 @@
 - `ApiTokenAuth`: an SSWS API token (`Authorization: SSWS <token>`).
 - `PrivateKeyJwtAuth`: an OAuth 2.0 service app. It asks the org authorization server for an access
   token with the client credentials grant, proving its identity with a JWT signed by its private key
-  (private_key_jwt), caches the token and refreshes it shortly before it expires.
+  (private_key_jwt) and naming that key by its `kid`, caches the token and refreshes it shortly
+  before it expires.
+
+Key rotation works as Okta's does: the app in Okta holds both public keys while the client moves
+from the old key to the new one. The client signs with its active key; given the retiring key as
+well, it signs with that one only when Okta refuses the active key (`invalid_client`, e.g. its
+public key is not in Okta yet), logs a warning saying so, and tries the active key again at the
+next token.
 
 Neither object ever shows its secret in a repr.
 """
@@ -11,19 +18,19 @@ Neither object ever shows its secret in a repr.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, Generator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import jwt
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from ._keys import ALGORITHM, SigningKey, load_signing_keys
 from .errors import REQUEST_ID_HEADER, OktaAuthError
+
+logger = logging.getLogger("oktaclient")
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # Okta accepts client assertions that expire within an hour; a short life limits replay.
@@ -47,25 +54,6 @@ class ApiTokenAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return "ApiTokenAuth(token=<redacted>)"
-
-
-def load_private_key(pem_or_path: str) -> RSAPrivateKey:
-    """An RSA private key from PEM text or from the path of a PEM file (RS256 needs RSA)."""
-    text = pem_or_path.strip()
-    try:
-        data = text.encode() if text.startswith("-----BEGIN") else Path(text).expanduser().read_bytes()
-    except (OSError, ValueError):
-        # The "path" may be mangled key material, and OSError's message would quote it.
-        raise ValueError("the Okta private key is neither PEM text nor the path of a readable file") from None
-    try:
-        key = load_pem_private_key(data, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):  # TypeError: the key is encrypted
-        # cryptography's message can quote the input; the key material must not reach a log.
-        raise ValueError("the Okta private key is not an unencrypted PEM private key") from None
-    if not isinstance(key, RSAPrivateKey):
-        # a configuration error, reported as a ValueError like the others
-        raise ValueError("the Okta private key must be an RSA key: client assertions are signed with RS256")  # noqa: TRY004
-    return key
 
 
 @dataclass(frozen=True)
@@ -93,15 +81,20 @@ class PrivateKeyJwtAuth(httpx.Auth):
         scopes: Sequence[str],
         key_id: str | None = None,
     ) -> None:
+        """`private_key`: PEM text or a PEM file's path (oktaclient._keys), holding the active key and
+        optionally, after it, the one being retired. `key_id` overrides the active key's kid."""
         if not client_id:
             raise ValueError("an OAuth client id is required")
         if not scopes:
             raise ValueError("at least one scope is required")
         self.client_id = client_id
         self.scopes = tuple(scopes)
-        self.key_id = key_id
+        try:
+            self._keys = load_signing_keys(private_key, key_id=key_id)
+        except ValueError as exc:
+            raise ValueError(f"the Okta private key {exc}") from None
+        self.key_id = self._keys[0].kid
         self.token_url = f"{org_url.rstrip('/')}/oauth2/v1/token"
-        self._key = load_private_key(private_key)
         self._token: _AccessToken | None = None
         self._lock = asyncio.Lock()
 
@@ -118,7 +111,10 @@ class PrivateKeyJwtAuth(httpx.Auth):
                 if rejected is not None and self._token is rejected:
                     self._token = None  # callers that waited for the lock will use the new token
                 if self._token is None or self._token.refresh_at <= time.monotonic():
-                    token_response = yield self._token_request(request)
+                    token_response = yield self._token_request(request, self._keys[0])
+                    if len(self._keys) > 1 and await _refused_client(token_response):
+                        self._warn_previous_key_used()
+                        token_response = yield self._token_request(request, self._keys[1])
                     if token_response.status_code != httpx.codes.OK:
                         return  # the caller gets the token endpoint's error
                     await token_response.aread()
@@ -130,7 +126,18 @@ class PrivateKeyJwtAuth(httpx.Auth):
                 return
             rejected = token
 
-    def _token_request(self, caller: httpx.Request) -> httpx.Request:
+    def _warn_previous_key_used(self) -> None:
+        active, previous = self._keys
+        logger.warning(
+            "Okta refused the client assertion signed with the active key (kid %s); signing with the previous "
+            "key (kid %s) instead. Add the active key's public JWK to the service app %s in Okta "
+            "(okta-chatops okta jwks prints it)",
+            active.kid,
+            previous.kid,
+            self.client_id,
+        )
+
+    def _token_request(self, caller: httpx.Request, key: SigningKey) -> httpx.Request:
         now = int(time.time())
         claims = {
             "iss": self.client_id,
@@ -140,8 +147,8 @@ class PrivateKeyJwtAuth(httpx.Auth):
             "exp": now + _ASSERTION_LIFETIME_SECONDS,
             "jti": str(uuid.uuid4()),  # Okta rejects a replayed jti
         }
-        jwt_headers = {"kid": self.key_id} if self.key_id else None
-        assertion = jwt.encode(claims, self._key, algorithm="RS256", headers=jwt_headers)
+        # Okta picks the public key by kid, and requires one when the app has several keys.
+        assertion = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
         form = {
             "grant_type": "client_credentials",
             "scope": " ".join(self.scopes),
@@ -170,3 +177,14 @@ class PrivateKeyJwtAuth(httpx.Auth):
             )
         margin = min(lifetime * _REFRESH_FRACTION, _MAX_REFRESH_MARGIN_SECONDS)
         return _AccessToken(value=value, refresh_at=time.monotonic() + lifetime - margin)
+
+
+async def _refused_client(response: httpx.Response) -> bool:
+    """The token endpoint refused the client's credentials (`invalid_client`), not its request."""
+    if response.status_code != httpx.codes.UNAUTHORIZED:
+        return False
+    await response.aread()
+    try:
+        return bool(response.json().get("error") == "invalid_client")
+    except (ValueError, AttributeError):
+        return False

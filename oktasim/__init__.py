@@ -11,7 +11,7 @@ against Okta's OpenAPI spec by tests/test_spec_conformance.py.
 Rate limits are Okta's own by default (per-minute buckets, the cumulative limit, 75 requests in flight;
 the table and its sources are in oktasim/_ratelimit.py), so clients must pace themselves as with Okta.
 
-Knobs: register_oauth_client(client_id, public_key_pem, scopes) and access_token_ttl (the client
+Knobs: register_oauth_client(client_id, public key PEM or JWK(s) with kid and status, scopes) and access_token_ttl (the client
 credentials grant at /oauth2/v1/token), set_rate_limit(limit, window_seconds, bucket=None) (Okta's bucket
 names), set_concurrency_limit(n), inject_failure(method, path_prefix, status=500, times=1),
 inject_delay(method, path_prefix, seconds, times=1), advance_time(seconds) (the org's clock, instead of

@@ -3,16 +3,24 @@ private_key_jwt client assertion) and the access tokens the org authorization se
 
 Error codes and descriptions follow Okta's OAuth error catalogue; scope names are Okta's (`okta.users.read`, ...),
 and a `.manage` scope includes its `.read` scope.
+
+A service app holds public keys as Okta's app JWKS does: each with a `kid` and a status (ACTIVE or
+INACTIVE). Okta verifies a client assertion with the ACTIVE key its header's `kid` names, and refuses an
+assertion without a `kid` once the app has several keys ("The client_assertion JWT kid is invalid.").
+A key registered as a bare PEM (no kid) verifies any assertion while it is the app's only key.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from oktasim import _errors
 from oktasim._clock import Clock
@@ -20,6 +28,8 @@ from oktasim._clock import Clock
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ASSERTION_LIFETIME = 3600  # Okta refuses client assertions that expire more than an hour ahead
 CLOCK_SKEW = 60  # tolerance for the assertion's iat
+MIN_RSA_BITS = 2048  # Okta refuses smaller RSA keys in an app's JWKS
+MAX_CLIENT_KEYS = 50
 
 
 def _with_implied(scopes: Iterable[str]) -> frozenset[str]:
@@ -41,10 +51,69 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class ClientKey:
+    kid: str | None
+    public_key: RSAPublicKey
+    active: bool
+
+
+@dataclass(frozen=True)
 class OAuthClient:
     client_id: str
-    public_key_pem: str
+    keys: tuple[ClientKey, ...]
     scopes: frozenset[str]
+
+    def key_for(self, kid: object) -> ClientKey:
+        """The key that verifies an assertion whose header names `kid` (None: it names none)."""
+        if len(self.keys) == 1 and self.keys[0].kid is None:
+            return self.keys[0]  # a key registered before kids: Okta has nothing to match against
+        found = [k for k in self.keys if kid is not None and k.kid == kid and k.active]
+        if not found:
+            raise _invalid_client("The client_assertion JWT kid is invalid.")
+        return found[0]
+
+
+# What `register_client` takes: a public key as PEM, one JWK (a dict, optionally with "status"), or a JWKS's keys.
+PublicKeys = str | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
+
+def client_keys(keys: PublicKeys) -> tuple[ClientKey, ...]:
+    """The keys an app's JWKS would hold; ValueError with Okta's reason for what Okta refuses."""
+    parsed: tuple[ClientKey, ...]
+    if isinstance(keys, str):
+        pem_key = load_pem_public_key(keys.encode())
+        if not isinstance(pem_key, RSAPublicKey):
+            raise ValueError("only RSA keys are supported")  # noqa: TRY004
+        parsed = (ClientKey(None, pem_key, True),)
+    else:
+        jwks = [keys] if isinstance(keys, Mapping) else list(keys)
+        parsed = tuple(_jwk(jwk) for jwk in jwks)
+    if not parsed or len(parsed) > MAX_CLIENT_KEYS:
+        raise ValueError(f"an app holds 1 to {MAX_CLIENT_KEYS} keys")
+    if len(parsed) > 1 and any(k.kid is None for k in parsed):
+        raise ValueError("Each key should have a unique kid when adding multiple keys.")
+    if len({k.kid for k in parsed}) != len(parsed):
+        raise ValueError("All keys in the 'jwks' must have a unique `kid`.")
+    for key in parsed:
+        if key.public_key.key_size < MIN_RSA_BITS:
+            raise ValueError("RSA key length in the 'jwks' is less than '2,048' bits for the given key.")
+    return parsed
+
+
+def _jwk(jwk: Mapping[str, Any]) -> ClientKey:
+    if jwk.get("kty") != "RSA" or jwk.get("use", "sig") != "sig":
+        raise ValueError("only RSA signing keys (kty RSA, use sig) are supported")
+    status = jwk.get("status", "ACTIVE")
+    if status not in ("ACTIVE", "INACTIVE"):
+        raise ValueError("status must be ACTIVE or INACTIVE")
+    try:
+        public = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps({k: v for k, v in jwk.items() if k != "status"}))
+    except (jwt.InvalidKeyError, ValueError, KeyError) as exc:
+        raise ValueError("not a valid RSA JWK") from exc
+    if not isinstance(public, RSAPublicKey):
+        raise ValueError("a public JWK is expected, not a private one")  # noqa: TRY004
+    kid = jwk.get("kid")
+    return ClientKey(str(kid) if kid else None, public, status == "ACTIVE")
 
 
 @dataclass(frozen=True)
@@ -99,8 +168,9 @@ class Credentials:
     def add_api_token(self, token: str, scopes: Iterable[str] | None, actor: dict[str, Any]) -> None:
         self._api_tokens[token] = Principal("SSWS", None if scopes is None else _with_implied(scopes), actor)
 
-    def register_client(self, client_id: str, public_key_pem: str, scopes: Iterable[str]) -> None:
-        self._clients[client_id] = OAuthClient(client_id, public_key_pem, frozenset(scopes))
+    def register_client(self, client_id: str, keys: PublicKeys, scopes: Iterable[str]) -> None:
+        """A service app (client credentials, private_key_jwt) with its public keys and granted scopes."""
+        self._clients[client_id] = OAuthClient(client_id, client_keys(keys), frozenset(scopes))
 
     # calls to the API
 
@@ -194,10 +264,11 @@ class Credentials:
         return client
 
     def _verified_claims(self, assertion: str, client: OAuthClient, token_url: str) -> dict[str, Any]:
+        key = client.key_for(jwt.get_unverified_header(assertion).get("kid"))
         try:
             claims: dict[str, Any] = jwt.decode(
                 assertion,
-                client.public_key_pem,
+                key.public_key,
                 algorithms=["RS256"],
                 audience=token_url,
                 # Time claims are checked below against the org's clock, which tests can move forward.

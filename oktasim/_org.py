@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from oktaclient.models import UserStatus
 from oktasim import _ids
-from oktasim._auth import Credentials, TokenRequest
+from oktasim._auth import Credentials, PublicKeys, TokenRequest
 from oktasim._clock import Clock
 from oktasim._directory import Directory
 from oktasim._factors import PushBook, PushTransaction
@@ -76,8 +76,10 @@ class OktaOrg:
         actor = self.get_user(owner).log_target() if owner else dict(API_TOKEN_ACTOR)
         self.credentials.add_api_token(token, scopes, actor)
 
-    def register_oauth_client(self, client_id: str, public_key_pem: str, scopes: Iterable[str]) -> None:
-        self.credentials.register_client(client_id, public_key_pem, scopes)
+    def register_oauth_client(self, client_id: str, keys: PublicKeys, scopes: Iterable[str]) -> None:
+        """A service app: its public key as PEM, one JWK, or a JWKS's list of JWKs (each with a kid and
+        optionally a status, ACTIVE or INACTIVE); ValueError for keys Okta would refuse."""
+        self.credentials.register_client(client_id, keys, scopes)
 
     @property
     def access_token_ttl(self) -> int:

@@ -4,9 +4,12 @@
 - The structure hadolint does not judge: two stages on one pinned base, a non-root user, no build
   tools or index access in the final stage, the health check, the command, the data volume, and a
   COPY for every package pyproject.toml packages (and none hidden by .dockerignore).
+- The lock file: requirements.lock pins every dependency of pyproject.toml (a version its specifier
+  allows, with hashes), and the builder takes the dependencies from it alone.
 - The install steps themselves: the builder's COPY lines are replayed into a temporary folder,
   its `pip wheel` and the final stage's `pip install` run as written (container paths mapped to
-  temporary ones) into a fresh virtual environment, and the installed `okta-chatops` must run.
+  temporary ones) into a fresh virtual environment, and the installed `okta-chatops` must run
+  with exactly the locked versions.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
 
@@ -63,6 +68,7 @@ def parse(text: str) -> list[Stage]:
     return stages
 
 
+LOCK = ROOT / "requirements.lock"
 STAGES = parse(DOCKERFILE.read_text())
 BUILDER, FINAL = STAGES[0], STAGES[-1]
 
@@ -145,10 +151,45 @@ def test_the_builder_copies_every_package_and_dockerignore_hides_none() -> None:
     copied = {src.rstrip("/") for sources, _ in copies(BUILDER) for src in sources}
     missing = sorted(set(packages()) - copied)
     assert not missing, f"pyproject.toml packages {missing}: add `COPY {missing[0]}/ {missing[0]}/` to the builder"
-    assert {"pyproject.toml", "README.md"} <= copied
+    assert {"pyproject.toml", "README.md", LOCK.name} <= copied
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
     assert not copied & ignored
     assert {".env", ".venv", ".git", "data"} <= ignored  # secrets and bulk stay out of the build context
+
+
+# -- the lock file ------------------------------------------------------------------------------
+
+
+def locked() -> dict[str, str]:
+    """Name -> version of each requirement in the lock, every one pinned with == and hashed."""
+    pins: dict[str, str] = {}
+    for requirement in LOCK.read_text().replace("\\\n", " ").splitlines():
+        if not requirement.strip() or requirement.startswith("#"):
+            continue
+        spec, *options = requirement.split(" --hash=")
+        assert options and all(o.strip().startswith("sha256:") for o in options), f"{spec}: no sha256 hash"
+        name, _, version = spec.strip().partition("==")
+        assert version, f"{spec}: pin it with =="
+        pins[canonicalize_name(name)] = version
+    return pins
+
+
+def test_the_lock_pins_every_dependency_of_pyproject() -> None:
+    pins = locked()
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for line in declared:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is in pyproject.toml but not in {LOCK.name}: regenerate it (its header says how)"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} does not meet {requirement}"
+    assert "pytest" not in pins and "okta-chatops" not in pins  # the runtime's, not the tests'
+
+
+def test_the_builder_takes_dependencies_from_the_lock_alone() -> None:
+    [run] = BUILDER.args("RUN")
+    first, second = pip_commands(run)
+    assert first[:1] == ["wheel"] and "--require-hashes" in first and first[first.index("-r") + 1] == LOCK.name
+    assert second[:1] == ["wheel"] and "--no-deps" in second and second[-1] == "."
 
 
 # -- the install steps, replayed ----------------------------------------------------------------
@@ -212,3 +253,11 @@ def test_the_image_install_steps_produce_a_working_command(tmp_path: Path) -> No
         [python, "-c", f"import {', '.join(packages())}"], check=False, capture_output=True, text=True
     )
     assert imported.returncode == 0, imported.stderr
+    frozen = subprocess.run(
+        [python, "-m", "pip", "list", "--format=freeze", "--exclude", "okta-chatops", "--exclude", "pip",
+         "--exclude", "setuptools"],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()
+    installed = {canonicalize_name(n): v for n, _, v in (line.partition("==") for line in frozen)}
+    # setuptools: a dependency's requirement, which the Python of the environment (and of the image) meets already
+    assert installed == {name: version for name, version in locked().items() if name != "setuptools"}

@@ -5,6 +5,9 @@ secrets. Requests and responses are observed with httpx's own event hooks on the
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
 import logging
 import socket
 import time
@@ -359,7 +362,11 @@ async def test_client_assertion_is_a_fresh_short_lived_rs256_jwt(
         claims.append(jwt.decode(assertion, rsa_pem[1], algorithms=["RS256"], audience=f"{okta_sim.url}{TOKEN_PATH}"))
         assert jwt.get_unverified_header(assertion)["alg"] == "RS256"
     assert jwt.get_unverified_header(forms[0]["client_assertion"][0])["kid"] == "key-2025"
-    assert "kid" not in jwt.get_unverified_header(forms[1]["client_assertion"][0])
+    # Without a key id given, the key's RFC 7638 thumbprint: SHA-256 of {"e","kty","n"} in that order, compact.
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(serialization.load_pem_public_key(rsa_pem[1].encode())))
+    canonical = json.dumps({"e": public["e"], "kty": "RSA", "n": public["n"]}, separators=(",", ":")).encode()
+    thumbprint = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    assert jwt.get_unverified_header(forms[1]["client_assertion"][0])["kid"] == thumbprint
     for c in claims:
         assert c["iss"] == c["sub"] == CLIENT_ID
         assert 0 < c["exp"] - c["iat"] <= 300

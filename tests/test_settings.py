@@ -98,19 +98,25 @@ def test_private_key_as_text_or_path(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("OKTA_ORG_URL", "https://acme.okta.com")
     monkeypatch.setenv("OKTA_CLIENT_ID", "0oa1")
     monkeypatch.setenv("OKTA_PRIVATE_KEY", pem)
-    assert load_settings().okta_private_key_pem() == pem.strip()
+    assert load_settings().okta_private_key_pem() == pem
     key_file = tmp_path / "okta.pem"
     key_file.write_text(pem)
     monkeypatch.setenv("OKTA_PRIVATE_KEY", str(key_file))
     assert load_settings().okta_private_key_pem() == pem
+    # one line, as environment files and secret stores hold it: \n escapes, or spaces for the line breaks
+    for one_line in (pem.strip().replace("\n", "\\n"), '"' + pem.strip().replace("\n", " ") + '"'):
+        assert "\n" not in one_line
+        monkeypatch.setenv("OKTA_PRIVATE_KEY", one_line)
+        assert load_settings().okta_private_key_pem() == pem
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("/no/such/key.pem", "not PEM text and not a readable file"),
-        ("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----", "not a valid unencrypted PEM"),
-        ("EC", "must be an RSA key"),
+        ("/no/such/key.pem", "OKTA_PRIVATE_KEY: is not PEM text, and there is no file at /no/such/key.pem"),
+        ("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----", "OKTA_PRIVATE_KEY: is damaged"),
+        ("-----BEGIN PRIVATE KEY-----", "OKTA_PRIVATE_KEY: has a -----BEGIN line but no matching -----END line"),
+        ("EC", "OKTA_PRIVATE_KEY: must be an RSA key"),
     ],
 )
 def test_bad_private_keys(monkeypatch: pytest.MonkeyPatch, value: str, message: str) -> None:
@@ -152,3 +158,25 @@ def test_cli_reports_problems_without_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert "REDIS_URL: must start with redis://" in done.stderr
     assert "SSWSSECRETVALUE" not in done.stderr + done.stdout
+
+
+def test_a_previous_key_for_a_rotation(monkeypatch: pytest.MonkeyPatch) -> None:
+    active, previous = (_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)) for _ in range(2))
+    monkeypatch.setenv("OKTA_ORG_URL", "https://acme.okta.com")
+    monkeypatch.setenv("OKTA_CLIENT_ID", "0oa1")
+    monkeypatch.setenv("OKTA_PRIVATE_KEY", active)
+    monkeypatch.setenv("OKTA_PRIVATE_KEY_PREVIOUS", previous)
+    settings = load_settings()
+    assert settings.okta_private_key_pem() == active + previous  # the active key first: it signs
+    assert [k.pem() for k in settings.okta_signing_keys()] == [active, previous]
+    monkeypatch.setenv("OKTA_PRIVATE_KEY_PREVIOUS", active.replace("\n", "\\n"))
+    with pytest.raises(SettingsError, match="OKTA_PRIVATE_KEY_PREVIOUS: the same key as OKTA_PRIVATE_KEY"):
+        load_settings()
+    monkeypatch.setenv("OKTA_PRIVATE_KEY_PREVIOUS", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+    with pytest.raises(SettingsError, match="OKTA_PRIVATE_KEY_PREVIOUS: is a public key"):
+        load_settings()
+    monkeypatch.delenv("OKTA_PRIVATE_KEY")
+    monkeypatch.delenv("OKTA_CLIENT_ID")
+    monkeypatch.setenv("OKTA_API_TOKEN", "t")
+    with pytest.raises(SettingsError, match="OKTA_PRIVATE_KEY_PREVIOUS: only with OKTA_PRIVATE_KEY"):
+        load_settings()
