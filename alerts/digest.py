@@ -125,12 +125,12 @@ class Digests:
         return kind in self.settings.kinds
 
     @staticmethod
-    def _key(channel: str, kind: AlertKind) -> str:
+    def key(channel: str, kind: AlertKind) -> str:
         return f"okc:alerts:digest:{channel}:{kind}"
 
     async def admit(self, channel: str, kind: AlertKind, event_key: str, owner: str, actor: str, ip: str) -> Admission:
         """Counts the event into the open digest (atomically marking it `digested`), or says to post it."""
-        keys = [f"okc:alerts:recent:{channel}:{kind}", self._key(channel, kind), self._ledger.key(event_key)]
+        keys = [f"okc:alerts:recent:{channel}:{kind}", self.key(channel, kind), self._ledger.key(event_key)]
         window_ms = int(self.settings.window_s * 1000)
         args: list[str | int] = [event_key, window_ms, self.settings.threshold, owner, actor, ip, self._ledger.ttl_s]
         reply = await self._admit(keys=keys, args=args)
@@ -140,7 +140,7 @@ class Digests:
 
     async def _state(self, channel: str, kind: AlertKind, digest_id: str) -> _State | None:
         """The digest's state, or None once a newer digest has replaced it."""
-        raw = cast(dict[str, str], await self._redis.hgetall(self._key(channel, kind)))
+        raw = cast(dict[str, str], await self._redis.hgetall(self.key(channel, kind)))
         if raw.get("id") != digest_id:
             return None
         summary = DigestSummary(
@@ -155,7 +155,7 @@ class Digests:
         return _State(digest_id, int(raw["version"]), int(raw["rendered"]), summary)
 
     async def _set_rendered(self, channel: str, kind: AlertKind, version: int) -> None:
-        await self._redis.hset(self._key(channel, kind), "rendered", version)
+        await self._redis.hset(self.key(channel, kind), "rendered", version)
 
     async def publish(self, publisher: Publisher, channel: str, kind: AlertKind, digest_id: str) -> None:
         """Makes the digest message exist and show the latest counts (unless another worker is on it)."""
@@ -182,15 +182,14 @@ class Digests:
     async def _flush(self, publisher: Publisher, channel: str, kind: AlertKind, digest_id: str, posted: Posted) -> None:
         """Brings the message up to the latest version. One updater at a time (a lock); whoever fails
         to get the lock leaves its version to the holder, which looks again after releasing it."""
-        lock = self._redis.lock(self._key(channel, kind) + ":flush", timeout=FLUSH_LOCK_S, blocking=False)
+        lock = self._redis.lock(self.key(channel, kind) + ":flush", timeout=FLUSH_LOCK_S, blocking=False)
         for _ in range(MAX_FLUSH_ROUNDS):
             if not await lock.acquire():
                 return
             try:
                 state = await self._state(channel, kind, digest_id)
                 if state is not None and state.version > state.rendered:
-                    message = render_digest(state.summary)
-                    await publisher.sink.update(posted.channel, posted.ts, message.reply)
+                    await publisher.update(posted, render_digest(state.summary))
                     await self._set_rendered(channel, kind, state.version)
             finally:
                 with contextlib.suppress(LockError):  # expired while Slack was slow: someone else may hold it now

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import slacktext
 from oktaclient.models import LogActor, LogEvent
-from slackport import Reply
+from slackport import Reply, blockkit
 from slackport.blockkit import (
     ActionsBlock,
     Block,
@@ -82,7 +82,12 @@ class AlertMessage:
 
     @property
     def reply(self) -> Reply:
-        return Reply(text=self.text, blocks=[block.to_dict() for block in self.blocks])
+        return blockkit.reply(self.text, self.blocks)
+
+    @property
+    def plain(self) -> Reply:
+        """The text alone, fitted: what is posted when Slack refuses the blocks (alerts/publisher.py)."""
+        return blockkit.reply(self.text)
 
 
 def escape(value: object, limit: int = MAX_FIELD) -> str:
