@@ -24,8 +24,8 @@ from enum import StrEnum
 from typing import cast
 
 import redis.asyncio as aioredis
-from redis.typing import EncodableT, FieldT
 from pydantic import BaseModel, ValidationError
+from redis.typing import EncodableT, FieldT
 
 from alerts.digest import Digests
 from alerts.format import AlertKind, classify
