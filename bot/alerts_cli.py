@@ -26,6 +26,7 @@ from bot.settings import Settings, load_settings
 
 MAX_LIMIT = 1000
 SHOWN = 60  # characters of a field that came from Okta or Redis, in a listing
+ROW = "{:<16} {:<19} {:<20} {:<20} {}"
 
 
 class _Refused(Exception):
@@ -91,17 +92,11 @@ async def _list(dead: DeadLetters, limit: int) -> int:
         print("No dead letters: Slack has refused no alert for good (or each has been replayed).")
         return 0
     print(f"{total} dead letter{'s' if total != 1 else ''}; the newest {len(letters)}:")
-    print("ID                 PARKED (UTC)         CHANNEL              REFUSED              EVENT")
+    print(ROW.format("ID", "PARKED (UTC)", "CHANNEL", "REFUSED", "EVENT"))
     for letter in letters:
         refused = letter.error + ("" if letter.plain_error in ("", letter.error) else f"/{letter.plain_error}")
-        parts = [
-            f"{letter.id:<18}",
-            f"{letter.at:%Y-%m-%d %H:%M:%S}",
-            f"{_shown(letter.channel):<20}",
-            f"{_shown(refused):<20}",
-            _what(letter),
-        ]
-        print(" ".join(parts))
+        parked = f"{letter.at:%Y-%m-%d %H:%M:%S}"
+        print(ROW.format(letter.id, parked, _shown(letter.channel), _shown(refused), _what(letter)))
     print("Once the cause is fixed (e.g. the bot invited to the channel): okta-chatops alerts dead-letters --retry ID")
     return 0
 
