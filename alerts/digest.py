@@ -34,13 +34,14 @@ from redis.exceptions import LockError
 
 from alerts.format import AlertKind, AlertMessage, DigestSummary, render_digest
 from alerts.ledger import Ledger
-from alerts.publisher import Publisher
+from alerts.publisher import Publisher, Refused
 from slackport import Posted
 
 log = logging.getLogger(__name__)
 
 MAX_FLUSH_ROUNDS = 50  # updates one flush may make while a burst is still growing; later events flush again
 FLUSH_LOCK_S = 30
+MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 _ADMIT = """
 if redis.call('HGET', KEYS[3], 'state') ~= 'posting' or redis.call('HGET', KEYS[3], 'owner') ~= ARGV[4] then
@@ -158,7 +159,8 @@ class Digests:
         await self._redis.hset(self.key(channel, kind), "rendered", version)
 
     async def publish(self, publisher: Publisher, channel: str, kind: AlertKind, digest_id: str) -> None:
-        """Makes the digest message exist and show the latest counts (unless another worker is on it)."""
+        """Makes the digest message exist and show the latest counts (unless another worker is on it).
+        Refused (alerts/publisher.py) when Slack refuses the message, or an update of it, for good."""
         rendered: list[int] = []
 
         async def render() -> AlertMessage:
@@ -189,7 +191,10 @@ class Digests:
             try:
                 state = await self._state(channel, kind, digest_id)
                 if state is not None and state.version > state.rendered:
-                    await publisher.update(posted, render_digest(state.summary))
+                    shown = await self._show(publisher, channel, state, posted)
+                    if shown is None:
+                        return  # being posted anew by another worker, which brings it up to date
+                    posted = shown
                     await self._set_rendered(channel, kind, state.version)
             finally:
                 with contextlib.suppress(LockError):  # expired while Slack was slow: someone else may hold it now
@@ -197,3 +202,23 @@ class Digests:
             state = await self._state(channel, kind, digest_id)  # anything counted while we held the lock?
             if state is None or state.version <= state.rendered:
                 return
+
+    async def _show(self, publisher: Publisher, channel: str, state: _State, posted: Posted) -> Posted | None:
+        """Updates the message to `state`. A message Slack no longer lets us edit (deleted, too old)
+        is posted anew, rather than the rest of the burst being parked; None: another worker is
+        posting it. Refused (alerts/publisher.py) for any other refusal."""
+        message = render_digest(state.summary)
+        try:
+            await publisher.update(posted, message)
+            return posted
+        except Refused as exc:
+            if exc.error not in MESSAGE_GONE:
+                raise
+            log.warning("digest %s: Slack no longer lets us edit its message (%s); posting it anew", state.id, exc.error)
+        key = f"digest:{state.id}"
+        await publisher.ledger.forget(key, posted.ts)
+
+        async def render() -> AlertMessage:
+            return message
+
+        return await publisher.ensure(key, channel, render)

@@ -213,16 +213,32 @@ async def test_a_digest_update_slack_refuses_goes_as_plain_text_then_is_parked(e
     [digest] = _digest_messages(env)
     assert "Burst: 2 more" in digest.text and not digest.blocks, "updated as plain text"
 
-    env.ws.fail_next("chat.update", error="cant_update_message", times=2, channel=ALERTS)
+    env.ws.fail_next("chat.update", error="invalid_blocks", times=2, channel=ALERTS)
     refused = await _burst(env, worker, 1)
     [letter] = await DeadLetters(env.redis).newest(10)
-    assert (letter.uuid, letter.error, letter.digest) == (refused[0]["uuid"], "cant_update_message", digest_id(digest))
+    assert (letter.uuid, letter.error, letter.digest) == (refused[0]["uuid"], "invalid_blocks", digest_id(digest))
     assert await _pending(env) == 0
 
     assert await DeadLetters(env.redis).replay(letter)
     await env.drain(worker)
     [digest] = _digest_messages(env)
     assert "Burst: 3 more" in digest.text and digest.blocks
+
+
+async def test_a_digest_deleted_in_slack_is_posted_anew_not_parked(env: AlertsEnv) -> None:
+    worker = env.worker(digest=DIGEST)
+    await _burst(env, worker, THRESHOLD + 2)
+    [gone] = _digest_messages(env)
+    await env.client.chat_delete(channel=ALERTS, ts=gone.ts)  # someone deletes the digest message
+
+    await _burst(env, worker, 1)
+    assert [c.error for c in env.calls("chat.update")][-2:] == ["message_not_found", "message_not_found"]
+    [digest] = _digest_messages(env)
+    assert digest.ts != gone.ts and "Burst: 3 more failed sign-ins" in digest.text and digest.blocks
+    await _burst(env, worker, 1)
+    [digest] = _digest_messages(env)
+    assert "Burst: 4 more failed sign-ins" in digest.text, "the new message is the one updated"
+    assert await DeadLetters(env.redis).size() == 0 and await _pending(env) == 0
 
 
 def digest_id(message: Any) -> str:

@@ -68,9 +68,8 @@ async def test_a_poison_alert_is_parked_the_rest_posted_and_a_replay_posts_it_on
         [general] = [c for c in ws.channels() if c.name == "general"]
         general.members.add(ws.bot_user_id)  # someone invites the bot
         ws.add_channel(general)
-        assert await _cli(env, "--retry", letter_id) == (0, f"Re-queued {letter_id} (user.mfa.factor.reset_all "
-                                                           f"{poison['uuid']}): it is posted where the policy routes "
-                                                           "it now.\n")  # fmt: skip
+        replayed = f"Re-queued {letter_id} (user.mfa.factor.reset_all {poison['uuid']})"
+        assert await _cli(env, "--retry", letter_id) == (0, f"{replayed}: it is posted where the policy routes it now.\n")
         posted = await ws.wait_for_message(lambda m: uuids([m]) == [poison["uuid"]], timeout=20)
         assert posted.channel == general.id and posted.blocks
         code, out = await _cli(env, "--retry", letter_id)
