@@ -77,10 +77,19 @@ class Publisher:
         return await self.ledger.claim(key, self.owner)
 
     async def recover(self, key: str, claim: Claim, channel: str) -> Posted | None:
-        """For a STALE claim: the message its dead owner managed to post, now recorded; else None."""
+        """For a STALE claim: the message its dead owner managed to post, now recorded; else None. A
+        channel Slack will not let us read (gone, or the bot is not in it) cannot hold our message
+        either: None, and the post that follows is refused and parked, not looked up for ever."""
         if claim.state is not ClaimState.STALE:
             return None
-        found = await self.sink.find_posted(channel, message_metadata(key), oldest=claim.since_ms / 1000 - LOOKUP_MARGIN_S)
+        oldest = claim.since_ms / 1000 - LOOKUP_MARGIN_S
+        try:
+            found = await self.sink.find_posted(channel, message_metadata(key), oldest=oldest)
+        except SlackError as exc:
+            if not refused_for_good(exc):
+                raise
+            log.warning("%s: cannot look for alert %s in %s (%s)", exc.method, key, channel, exc.error)
+            return None
         if found is not None:
             await self.ledger.mark_posted(key, found.channel, found.ts)
         return found

@@ -25,7 +25,7 @@ from alerts.worker import DEFAULT_GROUP, AlertWorker
 from bot.metrics import count_dead_letters, count_hook_events, metrics_route
 from bot.server import BackgroundServer
 from oktaclient.models import LogEvent
-from tests.alerts_support import ALERTS, AlertsEnv, alerts_env, log_event, uuids
+from tests.alerts_support import ALERTS, AlertsEnv, CrashingSink, alerts_env, log_event, uuids
 
 GENERAL = "C0GENERAL01"  # #general: the demo workspace never invited the bot there
 MFA_RESET = "user.mfa.factor.reset_all"
@@ -284,3 +284,16 @@ async def test_every_post_fits_even_with_a_display_name_of_2100_characters(env: 
     [message] = env.ws.messages(ALERTS)
     assert message.blocks and [c.error for c in env.calls("chat.postMessage")] == [None]
     assert await DeadLetters(env.redis).size() == 0
+
+
+async def test_a_worker_that_died_posting_to_a_channel_slack_refuses_leaves_a_dead_letter(env: AlertsEnv) -> None:
+    """Its claim goes stale; the channel cannot be searched for the message (the bot is not in it)
+    nor posted to: the taker parks the event instead of looking for ever."""
+    poison = log_event(MFA_RESET, actor=ADMIN, targets=[ADMIN])
+    await env.deliver(poison)
+    await env.crash(CrashingSink(env.sink(), point="before"), router=_to_general)
+
+    await env.drain(env.worker("survivor", router=_to_general, min_idle_ms=0))
+    assert [c.error for c in env.calls("conversations.history")] == ["not_in_channel"]
+    [letter] = await DeadLetters(env.redis).newest(10)
+    assert (letter.uuid, letter.error) == (poison["uuid"], "not_in_channel") and await _pending(env) == 0
