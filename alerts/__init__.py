@@ -1,5 +1,6 @@
 """Okta event hooks to Slack alerts: ingest into a Redis Stream, consumer-group workers, exactly-once
-posting (ledger + message metadata), digests of bursts, Block Kit formatting, a System Log poller.
+posting (ledger + message metadata), digests of bursts, Block Kit formatting, a System Log poller,
+and a dead-letter stream for alerts Slack refuses for good (alerts/deadletters.py).
 
     routes += hook_routes(HookConfig(secret=...), redis)               # GET/POST /okta/hooks
     async with AlertService(redis, slack_port, policy, org_url=org_url, consumer_name=host):

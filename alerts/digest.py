@@ -34,13 +34,14 @@ from redis.exceptions import LockError
 
 from alerts.format import AlertKind, AlertMessage, DigestSummary, render_digest
 from alerts.ledger import Ledger
-from alerts.publisher import Publisher
+from alerts.publisher import Publisher, Refused
 from slackport import Posted
 
 log = logging.getLogger(__name__)
 
 MAX_FLUSH_ROUNDS = 50  # updates one flush may make while a burst is still growing; later events flush again
 FLUSH_LOCK_S = 30
+MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 _ADMIT = """
 if redis.call('HGET', KEYS[3], 'state') ~= 'posting' or redis.call('HGET', KEYS[3], 'owner') ~= ARGV[4] then
@@ -125,12 +126,12 @@ class Digests:
         return kind in self.settings.kinds
 
     @staticmethod
-    def _key(channel: str, kind: AlertKind) -> str:
+    def key(channel: str, kind: AlertKind) -> str:
         return f"okc:alerts:digest:{channel}:{kind}"
 
     async def admit(self, channel: str, kind: AlertKind, event_key: str, owner: str, actor: str, ip: str) -> Admission:
         """Counts the event into the open digest (atomically marking it `digested`), or says to post it."""
-        keys = [f"okc:alerts:recent:{channel}:{kind}", self._key(channel, kind), self._ledger.key(event_key)]
+        keys = [f"okc:alerts:recent:{channel}:{kind}", self.key(channel, kind), self._ledger.key(event_key)]
         window_ms = int(self.settings.window_s * 1000)
         args: list[str | int] = [event_key, window_ms, self.settings.threshold, owner, actor, ip, self._ledger.ttl_s]
         reply = await self._admit(keys=keys, args=args)
@@ -140,7 +141,7 @@ class Digests:
 
     async def _state(self, channel: str, kind: AlertKind, digest_id: str) -> _State | None:
         """The digest's state, or None once a newer digest has replaced it."""
-        raw = cast(dict[str, str], await self._redis.hgetall(self._key(channel, kind)))
+        raw = cast(dict[str, str], await self._redis.hgetall(self.key(channel, kind)))
         if raw.get("id") != digest_id:
             return None
         summary = DigestSummary(
@@ -155,10 +156,11 @@ class Digests:
         return _State(digest_id, int(raw["version"]), int(raw["rendered"]), summary)
 
     async def _set_rendered(self, channel: str, kind: AlertKind, version: int) -> None:
-        await self._redis.hset(self._key(channel, kind), "rendered", version)
+        await self._redis.hset(self.key(channel, kind), "rendered", version)
 
     async def publish(self, publisher: Publisher, channel: str, kind: AlertKind, digest_id: str) -> None:
-        """Makes the digest message exist and show the latest counts (unless another worker is on it)."""
+        """Makes the digest message exist and show the latest counts (unless another worker is on it).
+        Refused (alerts/publisher.py) when Slack refuses the message, or an update of it, for good."""
         rendered: list[int] = []
 
         async def render() -> AlertMessage:
@@ -182,15 +184,17 @@ class Digests:
     async def _flush(self, publisher: Publisher, channel: str, kind: AlertKind, digest_id: str, posted: Posted) -> None:
         """Brings the message up to the latest version. One updater at a time (a lock); whoever fails
         to get the lock leaves its version to the holder, which looks again after releasing it."""
-        lock = self._redis.lock(self._key(channel, kind) + ":flush", timeout=FLUSH_LOCK_S, blocking=False)
+        lock = self._redis.lock(self.key(channel, kind) + ":flush", timeout=FLUSH_LOCK_S, blocking=False)
         for _ in range(MAX_FLUSH_ROUNDS):
             if not await lock.acquire():
                 return
             try:
                 state = await self._state(channel, kind, digest_id)
                 if state is not None and state.version > state.rendered:
-                    message = render_digest(state.summary)
-                    await publisher.sink.update(posted.channel, posted.ts, message.reply)
+                    shown = await self._show(publisher, channel, state, posted)
+                    if shown is None:
+                        return  # being posted anew by another worker, which brings it up to date
+                    posted = shown
                     await self._set_rendered(channel, kind, state.version)
             finally:
                 with contextlib.suppress(LockError):  # expired while Slack was slow: someone else may hold it now
@@ -198,3 +202,23 @@ class Digests:
             state = await self._state(channel, kind, digest_id)  # anything counted while we held the lock?
             if state is None or state.version <= state.rendered:
                 return
+
+    async def _show(self, publisher: Publisher, channel: str, state: _State, posted: Posted) -> Posted | None:
+        """Updates the message to `state`. A message Slack no longer lets us edit (deleted, too old)
+        is posted anew, rather than the rest of the burst being parked; None: another worker is
+        posting it. Refused (alerts/publisher.py) for any other refusal."""
+        message = render_digest(state.summary)
+        try:
+            await publisher.update(posted, message)
+            return posted
+        except Refused as exc:
+            if exc.error not in MESSAGE_GONE:
+                raise
+            log.warning("digest %s: Slack no longer lets us edit its message (%s); posting it anew", state.id, exc.error)
+        key = f"digest:{state.id}"
+        await publisher.ledger.forget(key, posted.ts)
+
+        async def render() -> AlertMessage:
+            return message
+
+        return await publisher.ensure(key, channel, render)

@@ -6,8 +6,10 @@ the org URL and URL-quoted ids only.
 
 Any event Okta can send fits Slack's Block Kit limits by construction: each Okta value is cut (with
 "…", after escaping) to a budget that keeps its field under Slack's 2,000 characters and its texts
-under 3,000; a confirmation dialog's 300 are met by cutting the name inside it. The cut follows
-commands/blockkit.py, which alerts/ may not import (ARCHITECTURE.md).
+under 3,000; a confirmation dialog's 300 are met by cutting the name inside it; the fallback text is
+cut to the 4,000 Slack advises (slackport.blockkit.reply). tests/test_alerts_fit.py posts hostile
+events to the Slack stand-in to hold it to that. Should Slack refuse a message anyway, it is sent
+again as its text alone (`AlertMessage.plain`, alerts/publisher.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from urllib.parse import quote
 
 import slacktext
 from oktaclient.models import LogActor, LogEvent
-from slackport import Reply
+from slackport import Reply, blockkit
 from slackport.blockkit import (
     ActionsBlock,
     Block,
@@ -82,7 +84,12 @@ class AlertMessage:
 
     @property
     def reply(self) -> Reply:
-        return Reply(text=self.text, blocks=[block.to_dict() for block in self.blocks])
+        return blockkit.reply(self.text, self.blocks)
+
+    @property
+    def plain(self) -> Reply:
+        """The text alone, fitted: what is posted when Slack refuses the blocks (alerts/publisher.py)."""
+        return blockkit.reply(self.text)
 
 
 def escape(value: object, limit: int = MAX_FIELD) -> str:

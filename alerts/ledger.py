@@ -50,6 +50,15 @@ return 0
 """
 
 
+# Only the record of that very message: a newer one posted meanwhile stays.
+_FORGET = """
+if redis.call('HGET', KEYS[1], 'state') == 'posted' and redis.call('HGET', KEYS[1], 'ts') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
 class ClaimState(StrEnum):
     NEW = "new"  # ours to post
     STALE = "stale"  # ours now, but a dead worker may have posted it: look before posting
@@ -74,6 +83,7 @@ class Ledger:
         self.ttl_s = ttl_s
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
+        self._forget = redis.register_script(_FORGET)
 
     @staticmethod
     def key(message_key: str) -> str:
@@ -94,6 +104,10 @@ class Ledger:
     async def release(self, message_key: str, owner: str) -> None:
         """Drops our claim on a message Slack certainly did not post, so the retry needs no lookup."""
         await self._release(keys=[self.key(message_key)], args=[owner])
+
+    async def forget(self, message_key: str, ts: str) -> None:
+        """Drops the record of a posted message that is gone from Slack (`ts`), so it can be posted anew."""
+        await self._forget(keys=[self.key(message_key)], args=[ts])
 
     async def mark_posted(self, message_key: str, channel_id: str, ts: str) -> None:
         # Unconditional: whoever posted, this records the message that exists in Slack.

@@ -1,9 +1,11 @@
 """Alert workers: read the alert stream in a consumer group and post each event to its channel once.
 
 A worker acknowledges an entry only when its event is in Slack (posted, or counted in a digest
-whose message is up to date), dropped by the router, or unreadable. Anything else stays pending:
+whose message is up to date), dropped by the router, unreadable, or parked in the dead-letter stream
+because Slack refused its message for good (alerts/deadletters.py). Anything else stays pending:
 entries left by a dead worker (or by a failed post) are taken over with XAUTOCLAIM once idle for
-`min_idle_ms`, on start and every `reclaim_every_s`. Exactly-once posting is the ledger's job
+`min_idle_ms`, on start and every `reclaim_every_s`; after each full scan, consumers gone for good
+are removed from the group (alerts/consumers.py). Exactly-once posting is the ledger's job
 (alerts/publisher.py).
 
 Channels do not wait for each other: each entry read goes to its channel's lane (_Lanes), which
@@ -28,10 +30,12 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 from redis.exceptions import RedisError, ResponseError
 
+from alerts.consumers import IdleConsumers
+from alerts.deadletters import DeadLetters, Parcel
 from alerts.digest import Digests, DigestSettings
 from alerts.format import AlertKind, actor_label, classify, client_ip, render_event
 from alerts.ledger import DEFAULT_TTL_S, ClaimState, Ledger
-from alerts.publisher import Publisher
+from alerts.publisher import Publisher, Refused
 from alerts.sink import Sink
 from alerts.stages import Stage, count
 from alerts.stream import STREAM_KEY, StreamEntry
@@ -81,7 +85,19 @@ class _Digested:
 _ACK = "ack"
 _LEAVE = "leave"  # stays pending: retried after min_idle_ms (by this worker or another)
 _Outcome = _Digested | str
-_Item = tuple[str, LogEvent]  # a stream entry's id and its event
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A stream entry in a lane: its id, its event, and the event's JSON as received (a dead letter keeps it)."""
+
+    entry_id: str
+    event: LogEvent
+    json: str
+
+    @property
+    def parcel(self) -> Parcel:
+        return Parcel(self.entry_id, self.event.uuid, self.json)
 
 
 def _entries(raw: Sequence[tuple[str, list[str]]]) -> list[StreamEntry]:
@@ -135,19 +151,19 @@ class _Lanes:
             self._changed.clear()
             await self._changed.wait()
 
-    def add(self, channel: str, entry_id: str, event: LogEvent) -> None:
-        if entry_id in self._in_flight:
+    def add(self, channel: str, item: _Item) -> None:
+        if item.entry_id in self._in_flight:
             return  # taken over from ourselves (min_idle_ms=0, or idle through an outage): already queued
-        self._in_flight.add(entry_id)
+        self._in_flight.add(item.entry_id)
         queue = self._queues.get(channel)
         if queue is None:
             queue = self._queues[channel] = deque()
             self._tasks.create_task(self._lane(channel, queue), name=f"alert lane {channel}")
-        queue.append((entry_id, event))
+        queue.append(item)
 
     def take_back(self) -> list[str]:
         """Empties every queue; returns the ids of the entries no lane has started."""
-        ids = [entry_id for queue in self._queues.values() for entry_id, _ in queue]
+        ids = [item.entry_id for queue in self._queues.values() for item in queue]
         for queue in self._queues.values():
             queue.clear()
         self._leave(ids)
@@ -164,7 +180,7 @@ class _Lanes:
                 try:
                     await self._handle(channel, items)
                 finally:
-                    self._leave([entry_id for entry_id, _ in items])
+                    self._leave([item.entry_id for item in items])
         finally:  # an empty lane ends; the channel's next entry starts a new one
             del self._queues[channel]
 
@@ -188,6 +204,7 @@ class AlertWorker:
         reclaim_every_s: float = 30.0,
         post_timeout_s: float = 20.0,
         ledger_ttl_s: int = DEFAULT_TTL_S,
+        forget_after_s: float = 3600.0,
     ) -> None:
         """`batch_size`: entries per read, and per lane round. `block_ms`: how long a read waits for new
         entries; keep it below the Redis client's socket timeout (redis-py's default is 5 s), which
@@ -197,7 +214,8 @@ class AlertWorker:
         on its message) may sit with a consumer, untouched, before others presume it dead; entries in
         the lanes are touched every third of it. Each post is cut off at `post_timeout_s`, which must be
         below it, so that a live but slow worker never overlaps a taker (0 presumes every other consumer
-        dead at once: for tests and manual recovery)."""
+        dead at once: for tests and manual recovery). `forget_after_s`: how long another consumer of
+        the group may sit idle, with nothing pending, before it is removed (alerts/consumers.py)."""
         if max_in_flight < batch_size:
             raise ValueError("max_in_flight must be at least batch_size")
         self._redis = redis
@@ -216,6 +234,8 @@ class AlertWorker:
         owner = f"{consumer_name}:{secrets.token_hex(4)}"
         self._publisher = Publisher(ledger, sink, owner, post_timeout_s=post_timeout_s)
         self._digests = Digests(redis, digest, ledger) if digest is not None else None
+        self._dead_letters = DeadLetters(redis, stream=stream)
+        self._idle_consumers = IdleConsumers(redis, stream, group, idle_ms=int(forget_after_s * 1000))
         self._reclaim = redis.register_script(_RECLAIM)
         self._set_idle_script = redis.register_script(_SET_IDLE)
         self._reclaim_cursor = "0-0"
@@ -329,7 +349,18 @@ class AlertWorker:
         self._reclaim_cursor = cursor
         if cursor == "0-0":  # scan complete: the next one is due in reclaim_every_s
             self._next_reclaim = time.monotonic() + self.reclaim_every_s
+            await self._forget_idle_consumers()
         return _entries(raw)
+
+    async def _forget_idle_consumers(self) -> None:
+        """After a full scan, dead consumers have nothing pending any more: remove those idle long."""
+        removed = await self._idle_consumers.forget(keep=self.consumer)
+        if removed:
+            shown = ", ".join(removed[:5]) + (f" and {len(removed) - 5} more" if len(removed) > 5 else "")
+            log.info(
+                "alert worker %s: removed %d consumers idle over %.0f s with nothing pending: %s",
+                self.consumer, len(removed), self._idle_consumers.idle_ms / 1000, shown,
+            )  # fmt: skip
 
     async def _read_new(self, limit: int, block_ms: int) -> list[StreamEntry]:
         read = self._redis.xreadgroup(
@@ -344,7 +375,7 @@ class AlertWorker:
         settled: list[str] = []
         for entry in entries:
             event = self._event(entry)
-            if event is None:
+            if event is None or entry.event_json is None:
                 settled.append(entry.id)
                 continue
             try:
@@ -356,7 +387,7 @@ class AlertWorker:
                 settled.append(entry.id)  # dropped by policy
                 count(Stage.DROPPED)
             else:
-                lanes.add(channel, entry.id, event)
+                lanes.add(channel, _Item(entry.id, event, entry.event_json))
         return settled
 
     async def _ack(self, entry_ids: list[str]) -> None:
@@ -375,32 +406,60 @@ class AlertWorker:
             return None
 
     async def _handle_channel(self, channel: str, items: list[_Item]) -> None:
-        """A lane's round: entries of one channel, in stream order; acknowledges those that are done."""
+        """A lane's round: entries of one channel, in stream order; acknowledges those that are done,
+        and parks (acknowledging them too) those whose message Slack refused for good."""
         done: list[str] = []
-        digested: dict[_Digested, list[str]] = {}
-        for entry_id, event in items:
+        digested: dict[_Digested, list[_Item]] = {}
+        for item in items:
             try:
-                outcome = await self._handle_event(channel, event)
+                outcome = await self._handle_event(channel, item.event)
+            except Refused as exc:
+                await self._park(channel, [item], exc)
+                continue
             except Exception:  # Slack or Redis trouble: the entry stays pending and is retried
-                log.exception("alert %s for %s not delivered yet", event.uuid, channel)
+                log.exception("alert %s for %s not delivered yet", item.event.uuid, channel)
                 continue
             if isinstance(outcome, _Digested):
-                digested.setdefault(outcome, []).append(entry_id)
+                digested.setdefault(outcome, []).append(item)
             elif outcome == _ACK:
-                done.append(entry_id)
+                done.append(item.entry_id)
         # One digest update per round, not per event; its events are acknowledged once it shows them.
-        for ref, entry_ids in digested.items():
+        for ref, counted in digested.items():
             assert self._digests is not None  # only a worker with digests has _Digested outcomes
             try:
                 await self._digests.publish(self._publisher, channel, ref.kind, ref.digest_id)
+            except Refused as exc:
+                await self._park(channel, counted, exc, digest=ref.digest_id)
+                continue
             except Exception:
                 log.exception("digest %s for %s not updated yet", ref.digest_id, channel)
                 continue
-            done.extend(entry_ids)
+            done.extend(item.entry_id for item in counted)
         try:
             await self._ack(done)
         except (RedisError, OSError) as exc:  # posted: a retry finds them in the ledger and only acknowledges
             log.warning("alerts for %s posted but not acknowledged yet (%s)", channel, type(exc).__name__)
+
+    async def _park(self, channel: str, items: list[_Item], refused: Refused, digest: str = "") -> None:
+        """Into the dead-letter stream with them; if that fails, they stay pending and come round again."""
+        what = f"digest {digest} ({len(items)} events)" if digest else f"alert {items[0].event.uuid}"
+        try:
+            await self._dead_letters.park(
+                self.group,
+                [item.parcel for item in items],
+                channel=channel,
+                error=refused.error,
+                plain_error=refused.plain_error,
+                digest=digest,
+            )
+        except (RedisError, OSError) as exc:
+            log.warning("%s for %s refused by Slack, and not parked yet (%s)", what, channel, type(exc).__name__)
+            return
+        log.warning(
+            "%s for %s refused by Slack (%s; as plain text: %s): parked in %s; "
+            "see `okta-chatops alerts dead-letters`",
+            what, channel, refused.error, refused.plain_error, self._dead_letters.key,
+        )  # fmt: skip
 
     async def _handle_event(self, channel: str, event: LogEvent) -> _Outcome:
         publisher, kind = self._publisher, classify(event)

@@ -15,7 +15,9 @@ import uvloop
 
 from bot.settings import SettingsError
 
-SUBCOMMANDS = ("bot.serve", "bot.simulator_cli", "bot.manifest", "bot.check", "bot.hooks_cli", "bot.keys_cli")
+SUBCOMMANDS = (
+    "bot.serve", "bot.simulator_cli", "bot.manifest", "bot.check", "bot.hooks_cli", "bot.keys_cli", "bot.alerts_cli",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,8 +5,9 @@ registry is this module's own (not prometheus_client's global one), so importing
 registers its metrics globally cannot change what /metrics shows.
 
 Who counts what: commands and approvals are counted by the bot's Slack handlers, hook events by
-the alerts pipeline's stage counts (`count_hook_events` subscribes to them), requests to the hook
-endpoint by its receiver (`count_hook_request`, refusals included), Okta latency by the
+the alerts pipeline's stage counts (`count_hook_events` subscribes to them) and its dead letters by
+reason (`count_dead_letters`), requests to the hook endpoint by its receiver (`count_hook_request`,
+refusals included), Okta latency by the
 httpx hooks of `instrument_okta_http` (and Okta's 429s), and the Okta rate-limit gauges are read from the live
 client at scrape time (`observe_okta`).
 """
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from alerts import stages
+from alerts import deadletters, stages
 from alerts.receiver import HookOutcome, HookRequest
 from approvals.models import ApprovalState
 from audit import AuditRecord
@@ -56,6 +57,13 @@ HOOK_REQUESTS = Counter(
     "Requests to the Okta event hook endpoint, by request (verification, delivery) and outcome "
     f"({', '.join(HookOutcome)}); anything but accepted* was refused, and Okta does not retry a 4xx.",
     ["request", "outcome"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "okc_alerts_dead_letters_total",
+    "Alert events parked in the dead-letter stream: Slack refused their message, and its plain-text retry, "
+    f"for good; by Slack's reason ({', '.join(deadletters.Reason)}).",
+    ["reason"],
     registry=REGISTRY,
 )
 COMMAND_SECONDS = Histogram(
@@ -91,6 +99,8 @@ for _state in ApprovalState:
 for _kind in get_args(HookRequest):
     for _outcome in HookOutcome:
         HOOK_REQUESTS.labels(request=_kind, outcome=_outcome.value)
+for _reason in deadletters.Reason:
+    DEAD_LETTERS.labels(reason=_reason.value)
 
 
 class _OktaRateLimits:
@@ -173,6 +183,11 @@ def count_hook_events() -> Callable[[], None]:
 def count_hook_request(request: HookRequest, outcome: HookOutcome) -> None:
     """The hook receiver's observer (alerts.receiver.HookObserver)."""
     HOOK_REQUESTS.labels(request=request, outcome=outcome.value).inc()
+
+
+def count_dead_letters() -> Callable[[], None]:
+    """Count the alert pipeline's dead letters by reason in DEAD_LETTERS; returns the undo."""
+    return deadletters.REASONS.observe(lambda reason, n: DEAD_LETTERS.labels(reason=reason.value).inc(n))
 
 
 def observe_okta(client: OktaClient) -> Callable[[], None]:

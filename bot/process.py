@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount
 from alerts import AlertService
 from approvals import ApprovalFlow, run_sweeper
 from bot.assembly import Bot, assemble
-from bot.metrics import count_hook_events, observe_okta
+from bot.metrics import count_dead_letters, count_hook_events, observe_okta
 from bot.runtime import Runtime
 from bot.server import BackgroundServer
 from bot.services import Entered, Hooked, Service, Task
@@ -88,6 +88,7 @@ def build(settings: Settings, policy: Policy, policy_file: Path, runtime: Runtim
     services: list[Service] = [
         Hooked("Okta metrics", lambda: observe_okta(runtime.okta)),
         Hooked("hook event metrics", count_hook_events),
+        Hooked("dead-letter metrics", count_dead_letters),
     ]
     if settings.socket_mode:
         assert settings.slack_app_token is not None
