@@ -94,7 +94,7 @@ def user_card(
     shown = capped(names, bk.SECTION_TEXT - len(heading), sep=", ", at_most=GROUPS_SHOWN, rest_sep=" ") or "none"
     heading_mfa = "*MFA factors*\n"
     mfa = capped([_factor(f) for f in factors], bk.SECTION_TEXT - len(heading_mfa), sep=", ", rest_sep=" ")
-    admin = f"{org_url}/admin/user/profile/view/{quote(user.id, safe='')}"
+    admin = _admin_url(org_url, user)
     blocks: list[Block] = [bk.header(user.display_name)]
     if note:
         blocks.append(bk.section(note))
@@ -117,13 +117,22 @@ def user_card(
     return bk.reply(f"{escape(user.display_name)} ({escape(p.login)}): {user.status}", blocks)
 
 
-def group_listing(user: User, groups: Sequence[Group]) -> Reply:
-    """`/okta groups`: every group name that fits one section, then "and N more"."""
+def group_listing(user: User, groups: Sequence[Group], org_url: str) -> Reply:
+    """`/okta groups`: every group name that fits one section, then "and N more" and where to see
+    them all (the user's page in the Okta admin console)."""
     names = sorted(escape(g.profile.name) for g in groups)
     heading = fit_middle("*", describe(user), f"* is in {len(names)} group(s):\n", bk.SECTION_TEXT // 3)
-    listing = capped([f"• {n}" for n in names], bk.SECTION_TEXT - len(heading)) or "_no groups_"
+    lines = [f"• {n}" for n in names]
+    listing = capped(lines, bk.SECTION_TEXT - len(heading)) or "_no groups_"
     text = heading + listing
-    return bk.reply(text, [bk.section(text)])
+    blocks: list[Block] = [bk.section(text)]
+    if lines and listing != "\n".join(lines):  # some were left out
+        blocks.append(bk.context(f"Every group: <{_admin_url(org_url, user)}|Open in Okta admin>"))
+    return bk.reply(text, blocks)
+
+
+def _admin_url(org_url: str, user: User) -> str:
+    return f"{org_url}/admin/user/profile/view/{quote(user.id, safe='')}"
 
 
 def _when(value: datetime | None) -> str:

@@ -123,7 +123,7 @@ class Helpdesk:
     async def _read(self, inv: Invocation, identity: Identity, verb: Verb, user: User) -> None:
         groups = [g async for g in self.s.okta.list_user_groups(user.id)]
         if verb == Verb.GROUPS:
-            await inv.respond(group_listing(user, groups), replace_original=inv.source == "command")
+            await inv.respond(group_listing(user, groups, self.s.org_url), replace_original=inv.source == "command")
         else:
             await self._show_card(inv, identity, user, groups)
         await self._audit(inv, identity, verb, user.profile.login, "succeeded")

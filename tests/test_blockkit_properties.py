@@ -111,11 +111,13 @@ def test_user_cards_fit(user: User, names: list[str], enrolled: list[Factor], no
 @EXAMPLES
 @given(users, group_names)
 def test_group_listings_fit_and_count_what_they_leave_out(user: User, names: list[str]) -> None:
-    listing = group_listing(user, groups_named(names))
+    listing = group_listing(user, groups_named(names), "https://acme.okta.com")
     assert_fits(listing)
     shown = listing.text.count("\n• ")
     if shown < len(names):
         assert listing.text.endswith(f"and {len(names) - shown} more")
+        # and where to see them all
+        assert "https://acme.okta.com/admin/user/profile/view/" in str(listing.blocks[-1])
 
 
 approval_states = st.sampled_from(

@@ -194,7 +194,9 @@ async def test_groups_of_a_user_in_201_long_named_groups_end_with_how_many_more(
     shown = answer.text.count("\n• ")  # Everyone, then the 201
     assert answer.text.startswith("*Gail Groups (gail.groups@acme.example)* is in 202 group(s):\n• Everyone\n• Group 000 of")
     assert 0 < shown < 202 and answer.text.endswith(f"\nand {202 - shown} more")
-    assert [b["text"]["text"] for b in answer.blocks] == [answer.text] and len(answer.text) <= 3000
+    section, context = answer.blocks
+    assert section["text"]["text"] == answer.text and len(answer.text) <= 3000
+    assert "Open in Okta admin" in context["elements"][0]["text"]  # where to see them all
 
 
 async def test_every_ack_in_a_burst_is_replaced_by_its_answer(bot: ChatOps) -> None:
