@@ -7,6 +7,8 @@ the Okta call. Every outcome, refusals included, is audited and answered.
 
 from __future__ import annotations
 
+import asyncio
+
 from actions.describe import describe
 from actions.identity import Identity
 from actions.invocation import Invocation
@@ -121,19 +123,24 @@ class Helpdesk:
     # --- reads --------------------------------------------------------------------------------------
 
     async def _read(self, inv: Invocation, identity: Identity, verb: Verb, user: User) -> None:
-        groups = [g async for g in self.s.okta.list_user_groups(user.id)]
         if verb == Verb.GROUPS:
+            groups = await self._groups_of(user)
             await inv.respond(group_listing(user, groups, self.s.org_url), replace_original=inv.source == "command")
         else:
-            await self._show_card(inv, identity, user, groups)
+            await self._show_card(inv, identity, user)
         await self._audit(inv, identity, verb, user.profile.login, "succeeded")
+
+    async def _groups_of(self, user: User) -> list[Group]:
+        return [g async for g in self.s.okta.list_user_groups(user.id)]
 
     async def _show_card(
         self, inv: Invocation, identity: Identity, user: User, groups: list[Group] | None = None, note: str | None = None
     ) -> None:
+        # groups and factors in parallel: a lookup is the user, then one more round trip to Okta
         if groups is None:
-            groups = [g async for g in self.s.okta.list_user_groups(user.id)]
-        factors = await self.s.okta.list_factors(user.id)
+            groups, factors = await asyncio.gather(self._groups_of(user), self.s.okta.list_factors(user.id))
+        else:
+            factors = await self.s.okta.list_factors(user.id)
         card = user_card(
             user,
             groups,

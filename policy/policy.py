@@ -6,6 +6,7 @@ that checks role references, and report every problem at once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from functools import cached_property
 
@@ -50,6 +51,12 @@ class Policy(Section):
 
     # Group names and logins are compared case-insensitively where that errs on the safe side:
     # protection and privilege. Role grants compare Okta group names exactly (see docs/policy.md).
+    @cached_property
+    def fingerprint(self) -> str:
+        """A short digest of the rules: equal for equal policies, different after any change (caches
+        of conclusions drawn from the policy, such as a caller's roles, key on it)."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
     @cached_property
     def privileged(self) -> dict[str, tuple[str, ...]]:
         """Every privileged Okta group (as the policy spells it) with why it is: listed in
