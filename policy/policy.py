@@ -29,7 +29,7 @@ from policy.sections import (
     VerbRule,
     require_write_verbs,
 )
-from policy.verbs import ALWAYS_ALLOWED_VERBS, GROUP_VERBS, Verb
+from policy.verbs import ALWAYS_ALLOWED_VERBS, APPROVAL_BY_DEFAULT, GROUP_VERBS, Verb
 
 
 class Policy(Section):
@@ -109,7 +109,7 @@ class Policy(Section):
 
     def _approval(self, verb: Verb, rule: VerbRule, group_name: str | None, on_self: bool) -> ApprovalRule | None:
         own = rule.approval
-        required = own.required if own else verb in self.approvals.default_verbs
+        required = own.required if own else verb in self.approvals.default_verbs or verb in APPROVAL_BY_DEFAULT
         privileged = verb in GROUP_VERBS and group_name is not None and group_name.casefold() in self._privileged
         self_grant = verb == Verb.ADD_TO_GROUP and on_self
         if not (required or privileged or self_grant):
