@@ -56,8 +56,9 @@ from slacktext import escape
 log = logging.getLogger(__name__)
 
 STALE_BUTTON = ":warning: This button is no longer valid; nothing was done. Run the command instead (`/okta help`)."
-# what a user card's or an alert's button value may be: one token, a login or an Okta id
-_BUTTON_VALUE = re.compile(r"[^\s\"“”<>]{1,255}")
+# what a user card's or an alert's button value may be: one token, a login or an Okta id, and for
+# paged answers and factor buttons one more (`<user id> <page>`, `<user id> <factor id>`)
+_BUTTON_VALUE = re.compile(r"[^\s\"“”<>]{1,255}( [^\s\"“”<>]{1,64})?")
 _BUTTON_VERB = re.compile(re.escape(ACTION_PREFIX) + r"[a-z-]{1,32}")
 
 

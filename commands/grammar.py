@@ -174,7 +174,7 @@ def render(command: Command) -> str:
     if command.page is not None:
         parts.append(str(command.page))
     if command.window is not None:
-        parts.append(_render_window(command.window))
+        parts.append(render_window(command.window))
     if command.factor is not None:
         parts.append(command.factor)
     return " ".join(parts)
@@ -503,7 +503,8 @@ def _render_user(user: UserRef) -> str:
             return _quoted_if_spaced(text)
 
 
-def _render_window(seconds: int) -> str:
+def render_window(seconds: int) -> str:
+    """A time span as the grammar reads it: `7d`, `24h` is `1d`, `90m`."""
     for unit in ("d", "h"):
         if seconds % _WINDOW_UNITS[unit] == 0:
             return f"{seconds // _WINDOW_UNITS[unit]}{unit}"
