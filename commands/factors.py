@@ -53,15 +53,19 @@ def factor_listing(user: User, factors: Sequence[Factor]) -> Reply:
     blocks += [bk.section(_line(f)) for f in factors[:LISTED]]
     if len(factors) > LISTED:
         blocks.append(bk.context(f"…and {len(factors) - LISTED} more: reset one by its id (`/okta reset-mfa {escape(user.profile.login)} <factor id>`)."))
-    buttons = [_button(f"Reset {factor_name(f)}", user, f.id, f"the {factor_name(f)} factor of") for f in factors[:BUTTONS]]
-    buttons.append(_button("Reset all factors", user, ALL, "every factor of"))
+    buttons = [
+        _button(n, f"Reset {factor_name(f)}", user, f.id, f"the {factor_name(f)} factor of")
+        for n, f in enumerate(factors[:BUTTONS])
+    ]
+    buttons.append(_button(len(buttons), "Reset all factors", user, ALL, "every factor of"))
     blocks.append(ActionsBlock(elements=buttons))
     return bk.reply(f"MFA factors of {who}", blocks)
 
 
-def _button(text: str, user: User, value: str, what: str) -> ButtonElement:
+def _button(n: int, text: str, user: User, value: str, what: str) -> ButtonElement:
+    """The n-th reset button: `okta:reset-mfa:<n>` (action ids are distinct within a block)."""
     ask = bk.confirm("Reset MFA?", fit_middle(f"Resetting {what} ", describe(user), ". Go ahead?", bk.CONFIRM_TEXT), "Yes, reset", style="danger")
-    return bk.button(text, ACTION_PREFIX + Verb.RESET_MFA.value, f"{user.id} {value}", style="danger", ask=ask)
+    return bk.button(text, f"{ACTION_PREFIX}{Verb.RESET_MFA.value}:{n}", f"{user.id} {value}", style="danger", ask=ask)
 
 
 def _label(factor: Factor) -> str:

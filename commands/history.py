@@ -46,9 +46,9 @@ def history_reply(user: User, entries: Sequence[AuditEntry], page: int, more: bo
     blocks += [bk.section(_line(entry)) for entry in entries]
     buttons = []
     if page > 1:
-        buttons.append(bk.button("Newer", ACTION_PREFIX + Verb.HISTORY.value, f"{user.id} {page - 1}"))
+        buttons.append(bk.button("Newer", f"{ACTION_PREFIX}{Verb.HISTORY.value}:0", f"{user.id} {page - 1}"))
     if more:
-        buttons.append(bk.button("Older", ACTION_PREFIX + Verb.HISTORY.value, f"{user.id} {page + 1}"))
+        buttons.append(bk.button("Older", f"{ACTION_PREFIX}{Verb.HISTORY.value}:1", f"{user.id} {page + 1}"))
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
     blocks.append(bk.context(f"From the audit trail (its newest {SCAN:,} records); Okta's own record: `/okta activity`."))
