@@ -36,8 +36,8 @@ from bot.server import BackgroundServer
 from oktaclient import OktaClient
 from oktasim import create_app as create_okta_app
 from oktasim import seed_demo_org
-from slacksim import demo_workspace
 from slacksim import create_app as create_slack_app
+from slacksim import demo_workspace
 from tests.chatops_support import HANA, run_chatops
 
 TOKEN = "bench-okta-token"

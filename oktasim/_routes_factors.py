@@ -7,10 +7,10 @@ from typing import Any
 
 from starlette.responses import Response
 
+from oktaclient.models import UserStatus
 from oktasim import _errors
 from oktasim._bodies import EnrollFactorBody, VerifyFactorBody
 from oktasim._factors import transaction_json
-from oktaclient.models import UserStatus
 from oktasim._http import Call, json_response, no_content, operation
 from oktasim._records import Factor, User, href
 
