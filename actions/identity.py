@@ -2,10 +2,17 @@
 
 Roles come from the policy's grants: Slack user id, Slack user groups, Okta group names. The
 Okta side costs two API calls, so the resolved identity is cached in Redis for `ttl` seconds
-(shared by every replica); a role change in Okta is seen within that time.
+(at most `MAX_TTL`, shared by every replica); a role change in Okta is seen within that time.
+The cache key carries the policy's fingerprint: a process that loads another policy never reads
+roles worked out under the old one (a reload drops the cache).
+
+Keys
+- `okc:identity:{policy fingerprint}:{slack user id}` (string): the Identity as JSON, `ttl` seconds.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
@@ -16,6 +23,7 @@ from policy import Caller, Policy
 from slackport import SlackPerson, SlackPort
 
 CACHE_PREFIX = "okc:identity:"
+MAX_TTL = 60  # roles read from Okta are at most this old when a command is decided
 
 
 class Identity(BaseModel):
@@ -45,29 +53,38 @@ class Identity(BaseModel):
 
 
 class Identities:
-    def __init__(self, redis: Redis, okta: OktaClient, slack: SlackPort, policy: Policy, *, ttl: int = 60) -> None:
+    def __init__(self, redis: Redis, okta: OktaClient, slack: SlackPort, policy: Policy, *, ttl: int = MAX_TTL) -> None:
+        """`ttl`: seconds an identity is reused, 0 to resolve every time; more than MAX_TTL is refused."""
+        if not 0 <= ttl <= MAX_TTL:
+            raise ValueError(f"the identity cache ttl must be 0 to {MAX_TTL} seconds, not {ttl}")
         self._redis = redis
         self._okta = okta
         self._slack = slack
         self._policy = policy
         self._ttl = ttl
+        self._prefix = f"{CACHE_PREFIX}{policy.fingerprint}:"
         # usergroups.list is one more Slack call (and scope) per caller: made only if a role needs it
         self._grants_by_usergroup = any(grant.slack_usergroups for grant in policy.roles.values())
 
     async def of(self, slack_user_id: str, *, fresh: bool = False) -> Identity:
         """Who `slack_user_id` is; `fresh`: read now from Slack and Okta, not from the cache (for
         decisions that must not rest on roles a minute old, such as approving)."""
-        key = CACHE_PREFIX + slack_user_id
-        cached = None if fresh else await self._redis.get(key)
+        key = self._prefix + slack_user_id
+        cached = None if fresh or not self._ttl else await self._redis.get(key)
         if cached is not None:
             return Identity.model_validate_json(cached)
         identity = await self._resolve(slack_user_id)
-        await self._redis.set(key, identity.model_dump_json(), ex=self._ttl)
+        if self._ttl:
+            await self._redis.set(key, identity.model_dump_json(), ex=self._ttl)
         return identity
 
     async def _resolve(self, slack_user_id: str) -> Identity:
-        person = await self._slack.person(slack_user_id)
-        usergroups = await self._slack.usergroups_of(slack_user_id) if self._grants_by_usergroup else frozenset()
+        if self._grants_by_usergroup:  # two Slack calls that do not depend on each other
+            person, usergroups = await asyncio.gather(
+                self._slack.person(slack_user_id), self._slack.usergroups_of(slack_user_id)
+            )
+        else:
+            person, usergroups = await self._slack.person(slack_user_id), frozenset()
         okta_user = None
         groups: frozenset[str] = frozenset()
         # A guest, a bot or an unverified address is never matched to an Okta account: an email

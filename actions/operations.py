@@ -12,11 +12,12 @@ from policy import Verb
 
 @dataclass(frozen=True)
 class Operation:
-    """One write on one user (and, for membership verbs, one group)."""
+    """One write on one user (and, for membership verbs, one group; for reset-mfa, one factor or all)."""
 
     verb: Verb
     user_id: str
     group_id: str | None = None
+    factor_id: str | None = None  # reset-mfa: this factor only; None: every factor
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ EFFECTS = {
     Verb.CLEAR_SESSIONS: Effect("signed out everywhere (all sessions cleared)", "Clearing the sessions of"),
     Verb.ADD_TO_GROUP: Effect("added to the group", "Adding"),
     Verb.REMOVE_FROM_GROUP: Effect("removed from the group", "Removing"),
+    Verb.RESET_MFA: Effect("MFA reset: they enrol again at their next sign-in", "Resetting the MFA of"),
+    Verb.ACTIVATE: Effect("activated: Okta emailed the activation link", "Activating"),
+    Verb.REACTIVATE: Effect("sent a new activation email", "Sending a new activation email to"),
 }
 
 
@@ -61,6 +65,14 @@ async def perform(okta: OktaClient, op: Operation) -> Outcome:
             return await okta.add_user_to_group(_group(op), uid)
         case Verb.REMOVE_FROM_GROUP:
             return await okta.remove_user_from_group(_group(op), uid)
+        case Verb.RESET_MFA:
+            if op.factor_id is None:
+                return await okta.reset_factors(uid)
+            return await okta.unenroll_factor(uid, op.factor_id)
+        case Verb.ACTIVATE:
+            return await okta.activate_user(uid, send_email=True)
+        case Verb.REACTIVATE:
+            return await okta.reactivate_user(uid, send_email=True)
     raise ValueError(f"{op.verb} is not an Okta write")
 
 
@@ -80,7 +92,12 @@ async def took_effect(okta: OktaClient, op: Operation) -> bool | None:
         case Verb.ADD_TO_GROUP | Verb.REMOVE_FROM_GROUP:
             member = any([g.id == _group(op) async for g in okta.list_user_groups(op.user_id)])
             return member if op.verb == Verb.ADD_TO_GROUP else not member
-    return None  # clear-sessions leaves nothing to read back
+        case Verb.RESET_MFA:
+            factors = await okta.list_factors(op.user_id)
+            return not factors if op.factor_id is None else all(f.id != op.factor_id for f in factors)
+        case Verb.ACTIVATE:
+            return (await okta.get_user(op.user_id)).status != UserStatus.STAGED
+    return None  # clear-sessions and reactivate leave nothing to read back
 
 
 def _group(op: Operation) -> str:

@@ -64,8 +64,11 @@ class ApprovalFlow:
 
     # --- asking -------------------------------------------------------------------------------------
 
-    async def request(self, inv: Invocation, op: Operation, user: User, group: Group | None, rule: ApprovalRule) -> None:
-        """Ask for a reason in the request form; the request is posted when it is sent (`submit`)."""
+    async def request(
+        self, inv: Invocation, op: Operation, user: User, group: Group | None, rule: ApprovalRule, *, factor: str | None = None
+    ) -> None:
+        """Ask for a reason in the request form; the request is posted when it is sent (`submit`).
+        `factor`: for reset-mfa, which factor (or "every factor"), as approvers should read it."""
         draft = Draft(
             verb=op.verb,
             target=user.profile.login,
@@ -73,6 +76,8 @@ class ApprovalFlow:
             params={
                 "group_id": op.group_id,
                 "group_name": group.profile.name if group else None,
+                **({"factor_id": op.factor_id} if op.factor_id else {}),
+                **({"factor_label": factor} if factor else {}),
                 "target_label": describe(user),
                 "target_status": str(user.status),
                 "target_title": user.profile.title,
@@ -361,4 +366,9 @@ class ApprovalFlow:
 
 def _operation(request: ApprovalRequest) -> Operation:
     assert request.target_id is not None
-    return Operation(verb=Verb(request.verb), user_id=request.target_id, group_id=request.params.get("group_id"))
+    return Operation(
+        verb=Verb(request.verb),
+        user_id=request.target_id,
+        group_id=request.params.get("group_id"),
+        factor_id=request.params.get("factor_id"),
+    )

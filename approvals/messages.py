@@ -62,7 +62,7 @@ class Draft(BaseModel):
 
 def approval_message(request: ApprovalRequest) -> Reply:
     p = request.params
-    group = f" in group *{escape(p['group_name'])}*" if p.get("group_name") else ""
+    group = _object(p)
     profile = " · ".join(escape(v) for v in (p.get("target_title"), p.get("target_department")) if v)
     status = p.get("target_status")
     facts = [
@@ -108,9 +108,18 @@ def requested_reply(draft: Draft, rule: ApprovalRule, request: ApprovalRequest) 
     return bk.reply(text, [bk.section(text), ActionsBlock(elements=[bk.button("Cancel request", CANCEL_ACTION, request.id)])])
 
 
+def _object(params: dict[str, Any]) -> str:
+    """What the action is on besides the user: a group, or (reset-mfa) a factor."""
+    if params.get("group_name"):
+        return f" in group *{escape(params['group_name'])}*"
+    if params.get("factor_label"):
+        return f": *{escape(params['factor_label'])}*"
+    return ""
+
+
 def request_form(draft: Draft, rule: ApprovalRule) -> dict[str, Any]:
     n = rule.required_approvals
-    group = f" in group *{escape(draft.params['group_name'])}*" if draft.params.get("group_name") else ""
+    group = _object(draft.params)
     summary = (
         f"`{draft.verb}` on {draft.label}{group} needs {n} approval{'s' if n > 1 else ''} by "
         f"*{escape(rule.approver_role)}* in {escape(rule.channel)}, within {_duration(rule.expiry_seconds)}. "

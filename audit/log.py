@@ -14,6 +14,7 @@ approval transition and its audit entries are atomic and share this one implemen
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 from importlib.resources import files
 from typing import Any, cast
@@ -57,17 +58,21 @@ class AuditLog:
         payload = json.dumps({"audit": self.lua_config(), "record": record.to_fields()})
         return str(await self._append(args=[payload]))
 
-    async def recent(self, count: int = 50, *, target: str | None = None, scan: int = 10_000) -> list[AuditEntry]:
-        """The last `count` records, newest first; with `target`, only those about it (a login or an
-        Okta id, as recorded), looking through the newest `scan` entries at most (a bounded read:
-        the history of a user, for `/okta history` and reviews)."""
+    async def recent(
+        self, count: int = 50, *, target: str | Collection[str] | None = None, scan: int = 10_000
+    ) -> list[AuditEntry]:
+        """The last `count` records, newest first; with `target`, only those about it: a login or an
+        Okta id as recorded, or several names of one user (login and id), compared ignoring case.
+        Looks through the newest `scan` entries at most (a bounded read: the history of a user, for
+        `/okta history` and reviews)."""
         if target is None:
             return _entries(await self._redis.xrevrange(self.stream, count=count))
+        names = {target.casefold()} if isinstance(target, str) else {name.casefold() for name in target}
         found: list[AuditEntry] = []
         end, seen, page = "+", 0, 500
         while len(found) < count and seen < scan:
             batch = _entries(await self._redis.xrevrange(self.stream, max=end, count=min(page, scan - seen)))
-            found += [entry for entry in batch if entry.record.target == target]
+            found += [entry for entry in batch if (entry.record.target or "").casefold() in names]
             seen += len(batch)
             if len(batch) < page:
                 break

@@ -56,9 +56,12 @@ from slacktext import escape
 log = logging.getLogger(__name__)
 
 STALE_BUTTON = ":warning: This button is no longer valid; nothing was done. Run the command instead (`/okta help`)."
-# what a user card's or an alert's button value may be: one token, a login or an Okta id
-_BUTTON_VALUE = re.compile(r"[^\s\"“”<>]{1,255}")
-_BUTTON_VERB = re.compile(re.escape(ACTION_PREFIX) + r"[a-z-]{1,32}")
+# what a user card's or an alert's button value may be: one token, a login or an Okta id, and for
+# paged answers and factor buttons one more (`<user id> <page>`, `<user id> <factor id>`)
+_BUTTON_VALUE = re.compile(r"[^\s\"“”<>]{1,255}( [^\s\"“”<>]{1,64})?")
+# `okta:<verb>`, and `okta:<verb>:<n>` where one message has several buttons of a verb (Slack wants
+# action_ids distinct within a block)
+_BUTTON_VERB = re.compile(re.escape(ACTION_PREFIX) + r"([a-z-]{1,32})(:[0-9]{1,3})?")
 
 
 @dataclass(frozen=True)
@@ -221,9 +224,10 @@ def _user_button(action: Action) -> Command | None:
     """The command a user card's or an alert's button stands for, `/okta <verb> <user>` with the user
     an Okta id or a login; None for any other value or verb (a forged or outdated button)."""
     value = action.chosen or ""
-    if not (_BUTTON_VERB.fullmatch(action.action_id) and _BUTTON_VALUE.fullmatch(value)):
+    verb = _BUTTON_VERB.fullmatch(action.action_id)
+    if not (verb and _BUTTON_VALUE.fullmatch(value)):
         return None
-    clicked = parse(f"{action.action_id.removeprefix(ACTION_PREFIX)} {value}")
+    clicked = parse(f"{verb[1]} {value}")
     if isinstance(clicked, ParseError) or clicked.group is not None:
         return None
     return clicked if isinstance(clicked.target, Login | OktaUserId) else None

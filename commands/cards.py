@@ -93,7 +93,7 @@ def user_card(
     heading = f"*Groups ({len(names)})*\n"
     shown = capped(names, bk.SECTION_TEXT - len(heading), sep=", ", at_most=GROUPS_SHOWN, rest_sep=" ") or "none"
     heading_mfa = "*MFA factors*\n"
-    mfa = capped([_factor(f) for f in factors], bk.SECTION_TEXT - len(heading_mfa), sep=", ", rest_sep=" ")
+    mfa = capped([_factor_status(f) for f in factors], bk.SECTION_TEXT - len(heading_mfa), sep=", ", rest_sep=" ")
     admin = _admin_url(org_url, user)
     blocks: list[Block] = [bk.header(user.display_name)]
     if note:
@@ -139,8 +139,9 @@ def _when(value: datetime | None) -> str:
     return "never" if value is None else slack_date(value)
 
 
-def _factor(factor: Factor) -> str:
-    kind = {
+def factor_name(factor: Factor) -> str:
+    """A factor's type as people call it, escaped."""
+    return escape({
         "push": "Okta Verify push",
         "token:software:totp": "TOTP app",
         "sms": "SMS",
@@ -148,6 +149,9 @@ def _factor(factor: Factor) -> str:
         "email": "Email",
         "webauthn": "Security key / biometric",
         "question": "Security question",
-    }.get(factor.factorType, factor.factorType)
+    }.get(factor.factorType, factor.factorType))
+
+
+def _factor_status(factor: Factor) -> str:
     status = "" if factor.status in (None, "ACTIVE") else f" ({escape(factor.status)})"
-    return escape(kind) + status
+    return factor_name(factor) + status

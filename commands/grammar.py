@@ -41,6 +41,11 @@ _OKTA_GROUP_ID = re.compile(r"00g[A-Za-z0-9]{17}")
 _LOGIN = re.compile(r"[^@\s<>\"“”]+@[^@\s<>\"“”]+")
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PAGE = re.compile(r"[1-9][0-9]{0,2}")
+_WINDOW = re.compile(r"([1-9][0-9]{0,3})([mhd])", re.IGNORECASE)
+_WINDOW_UNITS = {"m": 60, "h": 3600, "d": 86400}
+MAX_WINDOW = 7 * 86400  # a week of one user's System Log: a bounded read at Okta's 120 requests/min
+_FACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}")
 _NAME_PUNCTUATION = " .-_'’"  # O'Brien, O’Brien, Jean-Luc, alex.kim; spaces only inside quotes
 _MAX_NAME = 100
 _MAX_GROUP_NAME = 255  # Okta's limit
@@ -101,6 +106,9 @@ class Command(_Value):
     group: Annotated[GroupRef, Field(discriminator="kind")] | None = None
     request_id: str | None = None  # cancel
     topic: Verb | None = None  # help <verb>
+    page: int | None = None  # history <user> <page>: 1 is the newest
+    window: int | None = None  # activity <user> <window>: seconds back from now
+    factor: str | None = None  # reset-mfa <user> <factor>: a factor type or id
 
 
 ErrorKind = Literal[
@@ -112,6 +120,9 @@ ErrorKind = Literal[
     "bad_user",
     "bad_group",
     "bad_request_id",
+    "bad_page",
+    "bad_window",
+    "bad_factor",
 ]
 
 
@@ -160,6 +171,12 @@ def render(command: Command) -> str:
     if command.group is not None:
         parts.append(_render_group(command.group))
     parts += [value for value in (command.request_id, command.topic) if value is not None]
+    if command.page is not None:
+        parts.append(str(command.page))
+    if command.window is not None:
+        parts.append(render_window(command.window))
+    if command.factor is not None:
+        parts.append(command.factor)
     return " ".join(parts)
 
 
@@ -272,6 +289,9 @@ _ARITY: dict[Operands, tuple[int, int, str]] = {
     Operands.USER_AND_GROUP: (2, 2, "a user and a group"),
     Operands.REQUEST_ID: (1, 1, "one approval request id"),
     Operands.TOPIC: (0, 1, "at most one command name"),
+    Operands.USER_AND_PAGE: (1, 2, "a user and, optionally, a page number"),
+    Operands.USER_AND_WINDOW: (1, 2, "a user and, optionally, how far back (like `24h`)"),
+    Operands.USER_AND_FACTOR: (1, 2, "a user and, optionally, a factor"),
 }
 
 
@@ -291,6 +311,12 @@ def _operands(spec: VerbSpec, args: list[_Token]) -> Command:
             return Command(verb=verb, request_id=_request_id(spec, args[0]))
         case Operands.TOPIC:
             return Command(verb=verb, topic=_topic(args[0]) if args else None)
+        case Operands.USER_AND_PAGE:
+            return Command(verb=verb, target=_user(spec, args[0]), page=_page(spec, args[1]) if args[1:] else None)
+        case Operands.USER_AND_WINDOW:
+            return Command(verb=verb, target=_user(spec, args[0]), window=_window(spec, args[1]) if args[1:] else None)
+        case Operands.USER_AND_FACTOR:
+            return Command(verb=verb, target=_user(spec, args[0]), factor=_factor(spec, args[1]) if args[1:] else None)
 
 
 def _check_arity(spec: VerbSpec, args: list[_Token]) -> None:
@@ -424,6 +450,28 @@ def _topic(token: _Token) -> Verb:
     return verb
 
 
+def _page(spec: VerbSpec, token: _Token) -> int:
+    if token.markup or not _PAGE.fullmatch(token.text):
+        _reject(spec, "bad_page", f"`{token.shown()}` is not a page number (1 is the newest, up to 999).")
+    return int(token.text)
+
+
+def _window(spec: VerbSpec, token: _Token) -> int:
+    match = None if token.markup else _WINDOW.fullmatch(token.text)
+    if match is None:
+        _reject(spec, "bad_window", f"`{token.shown()}` is not a time span: write minutes, hours or days, like `30m`, `24h`, `7d`.")
+    seconds = int(match.group(1)) * _WINDOW_UNITS[match.group(2).lower()]
+    if seconds > MAX_WINDOW:
+        _reject(spec, "bad_window", f"`{token.shown()}` reaches too far back: at most `7d`.")
+    return seconds
+
+
+def _factor(spec: VerbSpec, token: _Token) -> str:
+    if token.markup or not _FACTOR.fullmatch(token.text):
+        _reject(spec, "bad_factor", f"`{token.shown()}` is not a factor: name its type (`push`, `sms`, `totp`, …) or its id.")
+    return token.text
+
+
 def _reject(spec: VerbSpec, kind: ErrorKind, message: str) -> NoReturn:
     raise _Rejected(ParseError(kind=kind, message=message, example=spec.example))
 
@@ -453,6 +501,14 @@ def _render_user(user: UserRef) -> str:
             return f"<@{user_id}>"
         case Name(text=text):
             return _quoted_if_spaced(text)
+
+
+def render_window(seconds: int) -> str:
+    """A time span as the grammar reads it: `7d`, `24h` is `1d`, `90m`."""
+    for unit in ("d", "h"):
+        if seconds % _WINDOW_UNITS[unit] == 0:
+            return f"{seconds // _WINDOW_UNITS[unit]}{unit}"
+    return f"{seconds // 60}m"
 
 
 def _render_group(group: GroupRef) -> str:

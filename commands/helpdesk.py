@@ -7,6 +7,9 @@ the Okta call. Every outcome, refusals included, is audited and answered.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 from actions.describe import describe
 from actions.identity import Identity
 from actions.invocation import Invocation
@@ -15,20 +18,26 @@ from actions.operations import EFFECTS, Operation, perform
 from approvals.flow import ApprovalFlow
 from audit import AuditRecord
 from audit.recorder import now
+from commands.activity import activity_reply, read_activity
 from commands.cards import group_listing, user_card
 from commands.context import Services
-from commands.grammar import Command, Login, Name, OktaUserId, ParseError, Self, SlackUser
+from commands.factors import FactorChoice, choose, factor_listing
+from commands.grammar import Command, Login, Name, OktaUserId, ParseError, Self, SlackUser, render_window
+from commands.history import PAGE, SCAN, history_reply
 from commands.self_service import SelfService
 from commands.targets import NotResolved
 from commands.verbs import help_text
 from oktaclient.errors import OktaError
-from oktaclient.models import Group, User
+from oktaclient.models import Group, User, UserStatus
 from policy import Decision, Verb
 from policy.verbs import SELF_SERVICE_VERBS
 from slackport import Reply
 from slacktext import escape
 
 READ_VERBS = frozenset({Verb.LOOKUP, Verb.GROUPS})
+# Reads of the toolkit (issue 18); `reset-mfa` without a factor only lists the factors.
+TOOLKIT_READS = frozenset({Verb.HISTORY, Verb.ACTIVITY})
+DEFAULT_WINDOW = timedelta(hours=24)
 
 
 def is_self_service(command: Command) -> bool:
@@ -85,11 +94,20 @@ class Helpdesk:
         if verb in READ_VERBS:
             await self._read(inv, identity, verb, user)
             return
+        if verb in TOOLKIT_READS or (verb == Verb.RESET_MFA and command.factor is None):
+            await self._toolkit_read(inv, identity, command, user)
+            return
+        factor: FactorChoice | NotResolved | None = None
+        if verb == Verb.RESET_MFA and command.factor is not None:
+            factor = choose(await self.s.okta.list_factors(user.id), command.factor, user)
+        if isinstance(factor, NotResolved):
+            await self._unresolved(inv, identity, command, factor)
+            return
         group = None if command.group is None else await self.s.resolver.group(command.group)
         if isinstance(group, NotResolved):
             await self._unresolved(inv, identity, command, group)
             return
-        await self._write(inv, identity, verb, user, group)
+        await self._write(inv, identity, verb, user, group, factor=factor)
 
     async def _unresolved(self, inv: Invocation, identity: Identity, command: Command, failure: NotResolved) -> None:
         # audited (no match is worth knowing when someone probes names) but not announced
@@ -121,19 +139,25 @@ class Helpdesk:
     # --- reads --------------------------------------------------------------------------------------
 
     async def _read(self, inv: Invocation, identity: Identity, verb: Verb, user: User) -> None:
-        groups = [g async for g in self.s.okta.list_user_groups(user.id)]
         if verb == Verb.GROUPS:
+            groups = await self._groups_of(user)
             await inv.respond(group_listing(user, groups, self.s.org_url), replace_original=inv.source == "command")
         else:
-            await self._show_card(inv, identity, user, groups)
+            await self._show_card(inv, identity, user)
         await self._audit(inv, identity, verb, user.profile.login, "succeeded")
+
+    async def _groups_of(self, user: User) -> list[Group]:
+        return [g async for g in self.s.okta.list_user_groups(user.id)]
 
     async def _show_card(
         self, inv: Invocation, identity: Identity, user: User, groups: list[Group] | None = None, note: str | None = None
     ) -> None:
+        # groups and factors in parallel: a lookup is the user, then one more round trip to Okta
         if groups is None:
-            groups = [g async for g in self.s.okta.list_user_groups(user.id)]
-        factors = await self.s.okta.list_factors(user.id)
+            read, factors = await asyncio.gather(self._groups_of(user), self.s.okta.list_factors(user.id))
+            groups = read
+        else:
+            factors = await self.s.okta.list_factors(user.id)
         card = user_card(
             user,
             groups,
@@ -147,9 +171,29 @@ class Helpdesk:
         # message, since replacing would remove the alert from the channel.
         await inv.respond(card, replace_original=inv.source == "command" or inv.on_card)
 
+    async def _toolkit_read(self, inv: Invocation, identity: Identity, command: Command, user: User) -> None:
+        match command.verb:
+            case Verb.HISTORY:
+                page = command.page or 1
+                names = (user.profile.login, user.id)
+                entries = await self.s.recorder.audit.recent(page * PAGE + 1, target=names, scan=SCAN)
+                shown = entries[(page - 1) * PAGE : page * PAGE]
+                reply = history_reply(user, shown, page, more=len(entries) > page * PAGE)
+            case Verb.ACTIVITY:
+                window = timedelta(seconds=command.window) if command.window else DEFAULT_WINDOW
+                activity = await read_activity(self.s.okta, user, now() - window)
+                reply = activity_reply(user, activity, render_window(int(window.total_seconds())))
+            case _:
+                reply = factor_listing(user, await self.s.okta.list_factors(user.id))
+        # a page replaces the one whose button was clicked, as an answer replaces "working on it"
+        await inv.respond(reply, replace_original=True)
+        await self._audit(inv, identity, command.verb, user.profile.login, "succeeded")
+
     # --- writes -------------------------------------------------------------------------------------
 
-    async def _write(self, inv: Invocation, identity: Identity, verb: Verb, user: User, group: Group | None) -> None:
+    async def _write(
+        self, inv: Invocation, identity: Identity, verb: Verb, user: User, group: Group | None, *, factor: FactorChoice | None = None
+    ) -> None:
         target_groups = [g async for g in self.s.okta.list_user_groups(user.id)]
         login = user.profile.login
         if self.s.policy.is_protected(login, [g.profile.name for g in target_groups]):
@@ -157,17 +201,17 @@ class Helpdesk:
             await self._refuse(inv, identity, verb, login, why)
             return
         # Okta would change nothing, or refuse: said now rather than after asking approvers.
-        moot = _moot(verb, user, group, target_groups)
+        moot = _moot(verb, user, group, target_groups) or _status_moot(verb, user)
         if moot is not None:
             await self._audit(inv, identity, verb, login, "unchanged", moot)
             await self._answer(inv, f":information_source: {moot} Nothing was changed.")
             return
         group_name = group.profile.name if group else None
         decision = self.s.policy.decide(verb, identity.roles, group_name=group_name, on_self=identity.is_okta_user(user.id))
-        op = Operation(verb=verb, user_id=user.id, group_id=group.id if group else None)
+        op = Operation(verb=verb, user_id=user.id, group_id=group.id if group else None, factor_id=factor.id if factor else None)
         if decision.needs_approval:
             assert decision.approval is not None
-            await self.approvals.request(inv, op, user, group, decision.approval)
+            await self.approvals.request(inv, op, user, group, decision.approval, factor=factor.label if factor else None)
             return
         await self._execute(inv, identity, op, user, group, target_groups)
 
@@ -184,7 +228,8 @@ class Helpdesk:
             await self._audit(inv, identity, op.verb, user.profile.login, "failed", _summary(exc), _request_id(exc))
             await self._result(inv, identity, user, f":x: {explain(exc, doing)}")
             return
-        await self._audit(inv, identity, op.verb, user.profile.login, "succeeded", okta_request_id=outcome.request_id)
+        detail = _factor_detail(op)
+        await self._audit(inv, identity, op.verb, user.profile.login, "succeeded", detail, outcome.request_id)
         in_group = f" *{escape(group.profile.name)}*" if group else ""
         await self._result(inv, identity, user, f":white_check_mark: {describe(user)}: {effect.past}{in_group}.")
 
@@ -258,6 +303,36 @@ def _moot(verb: Verb, user: User, group: Group | None, groups: list[Group]) -> s
     if verb == Verb.REMOVE_FROM_GROUP and not member:
         return f"{describe(user)} is not in group *{name}*."
     return None
+
+
+# Statuses Okta refuses these verbs in, said before approvers are asked (and what to run instead).
+_STATUS_RULES: dict[Verb, tuple[frozenset[UserStatus], str]] = {
+    Verb.ACTIVATE: (frozenset({UserStatus.STAGED}), "only a STAGED user is activated"),
+    Verb.REACTIVATE: (frozenset({UserStatus.PROVISIONED}), "only a PROVISIONED user (activation not finished) is sent a new activation email"),
+    Verb.RESET_MFA: (frozenset(UserStatus) - {UserStatus.STAGED, UserStatus.DEPROVISIONED}, "a STAGED or deactivated user has no factors to reset"),
+}
+_INSTEAD = {
+    (Verb.ACTIVATE, UserStatus.PROVISIONED): "reactivate",
+    (Verb.REACTIVATE, UserStatus.STAGED): "activate",
+    (Verb.REACTIVATE, UserStatus.RECOVERY): "reset-password",
+}
+
+
+def _status_moot(verb: Verb, user: User) -> str | None:
+    rule = _STATUS_RULES.get(verb)
+    if rule is None or user.status in rule[0]:
+        return None
+    why = f"{describe(user)} is {user.status}: {rule[1]}."
+    instead = _INSTEAD.get((verb, user.status))
+    if instead:
+        why += f" Use `/okta {instead} {escape(user.profile.login)}`."
+    return why
+
+
+def _factor_detail(op: Operation) -> str:
+    if op.verb != Verb.RESET_MFA:
+        return ""
+    return f"factor {op.factor_id}" if op.factor_id else "every factor"
 
 
 def _summary(exc: OktaError) -> str:

@@ -21,6 +21,9 @@ class Operands(Enum):
     USER_AND_GROUP = "<user> <group>"
     REQUEST_ID = "<request-id>"
     TOPIC = "[<command>]"
+    USER_AND_PAGE = "<user> [<page>]"  # history
+    USER_AND_WINDOW = "<user> [<window>]"  # activity: 30m, 24h, 7d
+    USER_AND_FACTOR = "<user> [<factor>]"  # reset-mfa: a factor type (push, sms, …) or id
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,38 @@ _SPECS = (
         summary="Remove a user from a group.",
         example="remove-from-group alex Contractors",
         destructive=True,
+    ),
+    VerbSpec(
+        Verb.HISTORY,
+        Operands.USER_AND_PAGE,
+        summary="What was done to a user through this bot: who, what, when, approvals, results.",
+        example="history lee.locked@acme.example",
+    ),
+    VerbSpec(
+        Verb.ACTIVITY,
+        Operands.USER_AND_WINDOW,
+        summary="Sign-ins, failures and why, lock-outs, MFA and password changes from Okta's System Log "
+        "(default: the last 24h; at most 7d).",
+        example="activity lee 24h",
+    ),
+    VerbSpec(
+        Verb.RESET_MFA,
+        Operands.USER_AND_FACTOR,
+        summary="List a user's MFA factors with buttons to reset one or all (the user enrols again).",
+        example="reset-mfa alex.kim@acme.example push",
+        destructive=True,
+    ),
+    VerbSpec(
+        Verb.ACTIVATE,
+        Operands.USER,
+        summary="Activate a STAGED user: Okta emails them the activation link.",
+        example="activate new.hire@acme.example",
+    ),
+    VerbSpec(
+        Verb.REACTIVATE,
+        Operands.USER,
+        summary="Send a PROVISIONED user (who never finished activating) a new activation email.",
+        example="reactivate new.hire@acme.example",
     ),
     VerbSpec(
         Verb.APPROVALS,

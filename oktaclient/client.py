@@ -203,6 +203,19 @@ class OktaClient:
             return _outcome(response)
         return _outcome(response, reset_url=SecretStr(response.json()["resetPasswordUrl"]))
 
+    async def activate_user(self, user_id: str, send_email: bool = True) -> Outcome:
+        """Activate a STAGED (or DEPROVISIONED) user; with `send_email`, Okta emails the activation link."""
+        return _outcome(await self._lifecycle(user_id, "activate", {"sendEmail": _flag(send_email)}))
+
+    async def reactivate_user(self, user_id: str, send_email: bool = True) -> Outcome:
+        """Restart the activation of a PROVISIONED (or RECOVERY) user: a new activation email.
+        Okta's own default is not to send it, so the flag is always sent."""
+        return _outcome(await self._lifecycle(user_id, "reactivate", {"sendEmail": _flag(send_email)}))
+
+    async def reset_factors(self, user_id: str) -> Outcome:
+        """Unenroll every MFA factor of the user; they enrol again at their next sign-in."""
+        return _outcome(await self._lifecycle(user_id, "reset_factors"))
+
     async def expire_password(self, user_id: str) -> Outcome:
         response = await self._lifecycle(user_id, "expire_password")
         return _outcome(response, user=User.model_validate(response.json()))
@@ -342,6 +355,11 @@ class OktaClient:
         await self._transport.request("DELETE", f"/api/v1/eventHooks/{_segment(hook_id)}")
 
     # Factors
+
+    async def unenroll_factor(self, user_id: str, factor_id: str) -> Outcome:
+        """Remove one factor (unenrolling Okta Verify push also removes the user's other Okta Verify factors)."""
+        path = f"/api/v1/users/{_segment(user_id)}/factors/{_segment(factor_id)}"
+        return _outcome(await self._transport.request("DELETE", path))
 
     async def verify_push(self, user_id: str, factor_id: str) -> FactorTransaction:
         """Send an Okta Verify push; poll the result with poll_factor_transaction(tx.poll_url).

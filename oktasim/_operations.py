@@ -15,7 +15,7 @@ from oktasim._directory import Directory
 from oktasim._factors import PushTransaction
 from oktasim._ids import IdFactory
 from oktasim._logs import Origin, SystemLog
-from oktasim._records import Factor, Group, User
+from oktasim._records import Group, User
 from oktasim._status import TRANSITIONS, Op, next_status
 
 # Okta documents activation and deactivation as asynchronous: until done, the user shows transitioningToStatus.
@@ -80,7 +80,7 @@ class Operations:
                     "user.mfa.factor.deactivate",
                     origin,
                     message="Reset factor for user",
-                    targets=[user.log_target(), _factor_target(factor)],
+                    targets=[user.log_target(), factor.log_target()],
                 )
             user.factors.clear()
         user.last_updated = now
@@ -183,6 +183,3 @@ def _complete(user: User, op: Op, target: UserStatus | None, moment: datetime) -
     if op is Op.ACTIVATE:
         user.activated = moment
 
-
-def _factor_target(factor: Factor) -> dict[str, Any]:
-    return {"id": factor.id, "type": "Factor", "alternateId": factor.factor_type, "displayName": factor.factor_type}

@@ -31,6 +31,9 @@ class Factor:
     last_updated: datetime
     profile: dict[str, Any] = field(default_factory=dict)
 
+    def log_target(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "Factor", "alternateId": self.factor_type, "displayName": self.factor_type}
+
     def to_json(self, base: str, user_id: str) -> dict[str, Any]:
         url = f"{base}/api/v1/users/{user_id}/factors/{self.id}"
         links = {"self": href(url, "GET", "DELETE"), "user": href(f"{base}/api/v1/users/{user_id}", "GET")}

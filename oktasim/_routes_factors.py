@@ -1,4 +1,5 @@
-"""/api/v1/users/{userId}/factors: list, enroll, verify (push, sms, call, email, totp) and poll push transactions."""
+"""/api/v1/users/{userId}/factors: list, enroll, unenroll, verify (push, sms, call, email, totp) and poll
+push transactions."""
 
 from __future__ import annotations
 
@@ -6,16 +7,19 @@ from typing import Any
 
 from starlette.responses import Response
 
+from oktaclient.models import UserStatus
 from oktasim import _errors
 from oktasim._bodies import EnrollFactorBody, VerifyFactorBody
 from oktasim._factors import transaction_json
-from oktasim._http import Call, json_response, operation
+from oktasim._http import Call, json_response, no_content, operation
 from oktasim._records import Factor, User, href
 
 READ, MANAGE = "okta.users.read", "okta.users.manage"
 ENROLLABLE = frozenset({"push", "sms", "call", "email", "token:software:totp", "webauthn"})
 _SENDS_CHALLENGE = frozenset({"sms", "call", "email"})  # a verify call without a passCode sends a code
 _TAKES_PASSCODE = _SENDS_CHALLENGE | {"token:software:totp"}
+# Okta: unenrolling Okta Verify push (or Fastpass) also unenrolls the user's other Okta Verify factors.
+_OKTA_VERIFY = frozenset({"push", "signed_nonce", "token:software:totp"})
 
 
 def _user_and_factor(call: Call) -> tuple[User, Factor]:
@@ -53,6 +57,25 @@ async def enroll_factor(call: Call) -> Response:
             "user.mfa.factor.activate", call.origin(), message="Activate factor for user", targets=[user.log_target()]
         )
     return json_response(factor.to_json(call.base, user.id))
+
+
+async def unenroll_factor(call: Call) -> Response:
+    user, factor = _user_and_factor(call)
+    if user.status is UserStatus.DEPROVISIONED:  # "You can't unenroll a factor from a deactivated user."
+        raise _errors.status_forbids()
+    gone = [factor]
+    if factor.factor_type in ("push", "signed_nonce"):
+        gone += [f for f in user.factors if f is not factor and f.factor_type in _OKTA_VERIFY and f.provider == "OKTA"]
+    for each in gone:
+        user.factors.remove(each)
+        call.org.log.emit(
+            "user.mfa.factor.deactivate",
+            call.origin(),
+            message="Reset factor for user",
+            targets=[user.log_target(), each.log_target()],
+        )
+    user.last_updated = call.org.clock.now()
+    return no_content()
 
 
 async def verify_factor(call: Call) -> Response:
@@ -114,6 +137,7 @@ async def transaction_status(call: Call) -> Response:
 ROUTES = [
     operation("GET", "/api/v1/users/{userId}/factors", READ, list_factors),
     operation("POST", "/api/v1/users/{userId}/factors", MANAGE, enroll_factor),
+    operation("DELETE", "/api/v1/users/{userId}/factors/{factorId}", MANAGE, unenroll_factor),
     operation("POST", "/api/v1/users/{userId}/factors/{factorId}/verify", MANAGE, verify_factor),
     operation(
         "GET", "/api/v1/users/{userId}/factors/{factorId}/transactions/{transactionId}", READ, transaction_status

@@ -6,6 +6,7 @@ that checks role references, and report every problem at once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from functools import cached_property
 
@@ -28,7 +29,7 @@ from policy.sections import (
     VerbRule,
     require_write_verbs,
 )
-from policy.verbs import ALWAYS_ALLOWED_VERBS, GROUP_VERBS, Verb
+from policy.verbs import ALWAYS_ALLOWED_VERBS, APPROVAL_BY_DEFAULT, GROUP_VERBS, Verb
 
 
 class Policy(Section):
@@ -50,6 +51,12 @@ class Policy(Section):
 
     # Group names and logins are compared case-insensitively where that errs on the safe side:
     # protection and privilege. Role grants compare Okta group names exactly (see docs/policy.md).
+    @cached_property
+    def fingerprint(self) -> str:
+        """A short digest of the rules: equal for equal policies, different after any change (caches
+        of conclusions drawn from the policy, such as a caller's roles, key on it)."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
     @cached_property
     def privileged(self) -> dict[str, tuple[str, ...]]:
         """Every privileged Okta group (as the policy spells it) with why it is: listed in
@@ -102,7 +109,7 @@ class Policy(Section):
 
     def _approval(self, verb: Verb, rule: VerbRule, group_name: str | None, on_self: bool) -> ApprovalRule | None:
         own = rule.approval
-        required = own.required if own else verb in self.approvals.default_verbs
+        required = own.required if own else verb in self.approvals.default_verbs or verb in APPROVAL_BY_DEFAULT
         privileged = verb in GROUP_VERBS and group_name is not None and group_name.casefold() in self._privileged
         self_grant = verb == Verb.ADD_TO_GROUP and on_self
         if not (required or privileged or self_grant):

@@ -24,6 +24,12 @@ class Verb(StrEnum):
     APPROVALS = "approvals"
     CANCEL = "cancel"
     HELP = "help"
+    # the helpdesk toolkit (issue 18)
+    HISTORY = "history"
+    ACTIVITY = "activity"
+    RESET_MFA = "reset-mfa"
+    ACTIVATE = "activate"
+    REACTIVATE = "reactivate"
 
 
 # Verbs that change something in Okta: only these can be put behind an approval.
@@ -38,8 +44,16 @@ OKTA_WRITE_VERBS = frozenset(
         Verb.CLEAR_SESSIONS,
         Verb.ADD_TO_GROUP,
         Verb.REMOVE_FROM_GROUP,
+        Verb.RESET_MFA,
+        Verb.ACTIVATE,
+        Verb.REACTIVATE,
     }
 )
+
+# Writes that need approval unless their own rule says `approval: {required: false}`, whether or not
+# `approvals.default_verbs` lists them: removing a person's factors hands their account to whoever
+# enrols next, the usual end of a social-engineering call to a helpdesk.
+APPROVAL_BY_DEFAULT = frozenset({Verb.RESET_MFA})
 
 # Verbs that change a group's membership: the privileged-group rule applies to them.
 GROUP_VERBS = frozenset({Verb.ADD_TO_GROUP, Verb.REMOVE_FROM_GROUP})

@@ -54,7 +54,14 @@ class ChatOps:
 
 
 async def run_chatops(
-    *, ws: SlackWorkspace, slack_url: str, org: OktaOrg, okta: OktaClient, redis: Redis, policy: Policy | None = None
+    *,
+    ws: SlackWorkspace,
+    slack_url: str,
+    org: OktaOrg,
+    okta: OktaClient,
+    redis: Redis,
+    policy: Policy | None = None,
+    identity_ttl: int = 60,
 ) -> AsyncIterator[ChatOps]:
     client = AsyncWebClient(token=ws.bot_token, base_url=f"{slack_url}/api/")
     bot = assemble(
@@ -64,6 +71,7 @@ async def run_chatops(
         policy=policy or load_policy(EXAMPLE_POLICY),
         signing_secret=ws.signing_secret,
         org_url=okta.org_url,
+        identity_ttl=identity_ttl,
     )
     app = create_web_app(redis=redis, bolt=bot.bolt, hook_secret=HOOK_SECRET, signing_secret=ws.signing_secret)
     async with BackgroundServer(app) as server:

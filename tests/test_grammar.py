@@ -51,6 +51,17 @@ VALID = [
     ("cancel -x_9", Command(verb=Verb.CANCEL, request_id="-x_9")),  # token_urlsafe ids may start with '-'
     ("help", Command(verb=Verb.HELP)),
     ("help suspend", Command(verb=Verb.HELP, topic=Verb.SUSPEND)),
+    ("history alex.kim@acme.example", Command(verb=Verb.HISTORY, target=ALEX)),
+    ("history alex.kim@acme.example 3", Command(verb=Verb.HISTORY, target=ALEX, page=3)),
+    ("activity alex.kim@acme.example", Command(verb=Verb.ACTIVITY, target=ALEX)),
+    ("activity alex.kim@acme.example 24h", Command(verb=Verb.ACTIVITY, target=ALEX, window=86400)),
+    ("activity alex.kim@acme.example 90M", Command(verb=Verb.ACTIVITY, target=ALEX, window=5400)),
+    ("activity alex.kim@acme.example 7d", Command(verb=Verb.ACTIVITY, target=ALEX, window=7 * 86400)),
+    ("reset-mfa alex.kim@acme.example", Command(verb=Verb.RESET_MFA, target=ALEX)),
+    ("reset-mfa alex.kim@acme.example push", Command(verb=Verb.RESET_MFA, target=ALEX, factor="push")),
+    ("reset-mfa alex.kim@acme.example token:software:totp", Command(verb=Verb.RESET_MFA, target=ALEX, factor="token:software:totp")),
+    ("activate alex.kim@acme.example", Command(verb=Verb.ACTIVATE, target=ALEX)),
+    ("reactivate alex.kim@acme.example", Command(verb=Verb.REACTIVATE, target=ALEX)),
     # empty text is help
     ("", Command(verb=Verb.HELP)),
     ("  \t\n ", Command(verb=Verb.HELP)),
@@ -150,6 +161,14 @@ ERRORS = [
     ('add-to-group alex "' + "g" * 256 + '"', "bad_group", None, ["255"]),
     ("cancel <#C0123>", "bad_request_id", None, ["request id"]),
     ("cancel abc/def", "bad_request_id", None, ["request id"]),
+    ("history alex 0", "bad_page", None, ["page number"]),
+    ("history alex two", "bad_page", None, ["two"]),
+    ("activity alex 8d", "bad_window", None, ["7d"]),
+    ("activity alex kim", "bad_window", None, ["kim", "24h"]),
+    ("activity alex 24", "bad_window", None, ["24"]),
+    ("reset-mfa alex <#C0123>", "bad_factor", None, ["factor"]),
+    ("reset-mfa alex push sms", "too_many_arguments", None, ["push sms"]),
+    ("history", "missing_argument", None, ["history"]),
 ]
 
 
@@ -292,6 +311,14 @@ def commands(draw: st.DrawFn) -> Command:
             return Command(verb=verb, request_id=draw(st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)))
         case Operands.TOPIC:
             return Command(verb=verb, topic=draw(st.none() | st.sampled_from(list(Verb))))
+        case Operands.USER_AND_PAGE:
+            return Command(verb=verb, target=draw(_users), page=draw(st.none() | st.integers(1, 999)))
+        case Operands.USER_AND_WINDOW:
+            windows = st.sampled_from([60, 5400, 3600, 86400, 7 * 86400, 59 * 60])
+            return Command(verb=verb, target=draw(_users), window=draw(st.none() | windows))
+        case Operands.USER_AND_FACTOR:
+            factors = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}", fullmatch=True)
+            return Command(verb=verb, target=draw(_users), factor=draw(st.none() | factors))
 
 
 # Text made of the grammar's own pieces finds more corners than uniformly random text.

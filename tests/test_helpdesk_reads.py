@@ -26,6 +26,7 @@ from tests.helpdesk_support import (
     audited,
     buttons,
     mrkdwn,
+    new_user,
     running_bot,
     send,
 )
@@ -81,6 +82,23 @@ async def test_whois_is_lookup_and_the_card_counts_groups_beyond_ten(bot: ChatOp
 
     shown = "Engineering, Everyone, Project 00, Project 01, Project 02, Project 03, Project 04, Project 05, Project 06, Project 07"
     assert f"*Groups (13)*\n{shown} and 3 more" in mrkdwn(card)
+
+
+async def test_lookup_reads_groups_and_factors_at_once(bot: ChatOps) -> None:
+    """Two round trips to Okta: the user, then their groups and factors in parallel. Both reads are
+    held by the simulator; the lookup can only finish if they were in flight together."""
+    await ask(bot, HANA, f"lookup {ERIN_LOGIN}")  # the caller's identity is cached from now on
+    pat = new_user(bot.org)
+    for part in ("groups", "factors"):
+        bot.org.inject_delay("GET", f"/api/v1/users/{pat.id}/{part}", seconds=2)
+    base = bot.org.peak_in_flight
+    lookup = asyncio.create_task(ask(bot, HANA, f"lookup {pat.login}"))
+    await asyncio.wait_for(bot.org.until_in_flight(2), timeout=5)
+    card = await lookup
+    assert pat.login in mrkdwn(card) and bot.org.peak_in_flight >= max(base, 2)
+    reads = [r.path for r in bot.org.requests if pat.id in r.path or pat.login in r.path]
+    assert reads[0] == f"/api/v1/users/{pat.login}"
+    assert sorted(reads[1:]) == [f"/api/v1/users/{pat.id}/{part}" for part in ("factors", "groups")]
 
 
 async def test_card_buttons_fit_the_users_status(bot: ChatOps) -> None:

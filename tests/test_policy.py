@@ -249,3 +249,33 @@ def test_empty_match_catches_everything() -> None:
         POLICY.split("alerts:")[0] + 'alerts:\n  default_channel: "#a"\n  rules: [{match: {}, channel: "#all"}]\n'
     )
     assert catch_all.route_event(event("anything.at.all")) == "#all"
+
+
+def test_reset_mfa_needs_approval_by_default_unless_its_rule_says_not() -> None:
+    base = """
+roles:
+  helpdesk: {slack_users: [U0HELP0001]}
+  approver: {slack_users: [U0APPR0001]}
+approvals: {channel: "#approvals", approver_role: approver}
+verbs:
+  activate: {roles: [helpdesk]}
+"""
+    default = parse_policy(base + "  reset-mfa: {roles: [helpdesk]}\n")
+    assert default.decide(Verb.RESET_MFA, {"helpdesk"}).needs_approval
+    assert not default.decide(Verb.ACTIVATE, {"helpdesk"}).needs_approval
+    assert not default.decide(Verb.RESET_MFA, {"approver"}).allowed
+    off = parse_policy(base + "  reset-mfa: {roles: [helpdesk], approval: {required: false}}\n")
+    assert not off.decide(Verb.RESET_MFA, {"helpdesk"}).needs_approval
+    assert off.fingerprint != default.fingerprint
+
+
+def test_toolkit_reads_cannot_need_approval() -> None:
+    from policy import PolicyError
+
+    with pytest.raises(PolicyError, match="only verbs that change Okta"):
+        parse_policy("""
+roles: {helpdesk: {slack_users: [U0HELP0001]}, approver: {slack_users: [U0APPR0001]}}
+approvals: {channel: "#approvals", approver_role: approver}
+verbs:
+  history: {roles: [helpdesk], approval: {required: true}}
+""")

@@ -57,7 +57,10 @@ def spec() -> dict[str, Any]:
 
 
 # Implemented beyond OPERATIONS.md because the project's Okta client uses them.
-EXTRA_OPERATIONS = [("GET", "/api/v1/groups/{groupId}", "getGroup")]
+EXTRA_OPERATIONS = [
+    ("GET", "/api/v1/groups/{groupId}", "getGroup"),
+    ("DELETE", "/api/v1/users/{userId}/factors/{factorId}", "unenrollFactor"),
+]
 
 
 def _listed_operations() -> list[tuple[str, str, str]]:
@@ -399,6 +402,24 @@ async def _enroll_factor(env: Env) -> list[httpx.Response]:
     ]
 
 
+async def _unenroll_factor(env: Env) -> list[httpx.Response]:
+    user_id = env.user()
+    push, sms = env.org.enroll_factor(user_id, "push"), env.org.enroll_factor(user_id, "sms")
+    totp = env.org.enroll_factor(user_id, "token:software:totp", provider="OKTA")
+    gone_id = env.user("DEPROVISIONED")
+    gone = env.org.enroll_factor(gone_id, "sms")
+    url = "/api/v1/users/{}/factors/{}"
+    answers = [
+        await env.api.delete(url.format(user_id, push.id)),
+        await env.api.delete(url.format(user_id, totp.id)),  # went with push: Okta Verify's own totp
+        await env.api.delete(url.format(user_id, sms.id)),
+        await env.api.delete(url.format(gone_id, gone.id)),  # never from a deactivated user
+        await env.api.delete(url.format(MISSING, sms.id)),
+    ]
+    assert [a.status_code for a in answers] == [204, 404, 204, 403, 404]
+    return answers
+
+
 async def _verify_factor(env: Env) -> list[httpx.Response]:
     user_id = env.user()
     push, sms = env.org.enroll_factor(user_id, "push"), env.org.enroll_factor(user_id, "sms")
@@ -522,6 +543,7 @@ SCENARIOS: dict[str, Scenario] = {
     "enrollFactor": _enroll_factor,
     "getFactorTransactionStatus": _transaction,
     "verifyFactor": _verify_factor,
+    "unenrollFactor": _unenroll_factor,
     "revokeUserSessions": _sessions,
 }
 
