@@ -34,6 +34,11 @@ VERB_SCOPES: dict[Verb, tuple[str, ...]] = {
     Verb.APPROVALS: (),
     Verb.CANCEL: (),
     Verb.HELP: (),
+    Verb.HISTORY: (),  # the bot's own audit trail, once the user is found
+    Verb.ACTIVITY: (LOGS_READ,),  # the System Log filtered on the user
+    Verb.RESET_MFA: (USERS_MANAGE,),  # list and reset factors
+    Verb.ACTIVATE: (USERS_MANAGE,),
+    Verb.REACTIVATE: (USERS_MANAGE,),
 }
 # Reading the System Log instead of receiving event hooks (OKTA_POLL_LOGS).
 POLLING = "alerts from the System Log (OKTA_POLL_LOGS)"

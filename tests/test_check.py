@@ -498,3 +498,10 @@ async def test_a_hook_whose_deliveries_the_bot_refuses_fails(
         (f"the bot refused the secret Okta sends: run `okta-chatops hooks register --url {hooked}` with the bot's "
         "OKTA_HOOK_SECRET (events refused meanwhile are lost: Okta does not retry a 4xx)")
     ]
+
+
+def test_every_verb_says_which_okta_scopes_it_needs() -> None:
+    from bot.okta_scopes import VERB_SCOPES
+    from policy import Verb
+
+    assert set(VERB_SCOPES) == set(Verb), "a new verb needs its scopes in bot/okta_scopes.py"
