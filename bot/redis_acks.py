@@ -3,12 +3,14 @@
 Replication is asynchronous: a primary answers a write before any replica has it, so a failover can
 drop writes the bot was told had succeeded. Worse, after Sentinel promotes a replica the old primary
 keeps taking writes until it is turned into a replica, and then discards them: an approval requested
-in that window is simply gone (tests/test_redis_sentinel.py measured most of a few seconds' writes
-lost that way). So, with `replicas` >= 1, every command that may write is sent together with
+in that window is simply gone (without acknowledgements, a SENTINEL FAILOVER under a stream of
+approvals lost 67 of 103). So, with `replicas` >= 1, every command that may write is sent together with
 `WAIT replicas timeout`, and its reply is handed back only once that many replicas acknowledged it.
 Otherwise the connection is dropped and `ReplicaAckMissing`, a ConnectionError, goes to the client's
 Retry, which sends the command again on a fresh connection, to whichever primary Sentinel names by
 then. Sending it again is safe because every script takes effect once per call (bot/redis_once.py).
+With as many acknowledgements as there are replicas, whichever replica Sentinel promotes has every
+write the bot was told is done (docs/deploy.md, "How many replicas").
 A primary that refuses writes for lack of replicas (`min-replicas-to-write`: NOREPLICAS) is handled
 the same way. Pipelines are not acknowledged one by one: the next acknowledged write covers them, as
 WAIT waits for the replication stream up to that write, whoever made the earlier ones.

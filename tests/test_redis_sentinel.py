@@ -1,13 +1,14 @@
-"""Redis Sentinel: real primary, replica(s) and sentinel; the primary fails over in the middle of a
+"""Redis Sentinel: a real primary, replica and sentinel; the primary fails over in the middle of a
 stream of approvals and alerts, and nothing is lost and nothing runs twice.
 
 The client is the bot's own, built from the settings (bot/redis_client.py): Sentinel's connection pool,
-a Retry with backoff, scripts that take effect once per call (bot/redis_once.py) and writes that a
-replica acknowledged (bot/redis_acks.py). Two faults:
-- `SENTINEL FAILOVER` with one replica: the old primary stays up and takes writes until Sentinel
-  turns it into a replica (8 to 10 s later), writes that a failover without WAIT silently drops;
-- the primary killed (SIGKILL) with two replicas: Sentinel notices after DOWN_AFTER_MS, promotes the
-  replica with the most data and points the other one at it.
+a Retry with backoff, scripts that take effect once per call (bot/redis_once.py) and writes that the
+replica acknowledged (bot/redis_acks.py). With one replica, a write it acknowledged is on the server
+Sentinel promotes, whatever happens: no luck is involved. Two faults:
+- `SENTINEL FAILOVER`: the old primary stays up and takes writes until Sentinel turns it into a
+  replica (8 to 10 s later), writes that a failover without WAIT silently drops;
+- the primary killed (SIGKILL) and, once Sentinel has promoted the replica, started again as a
+  container's restart policy would: it comes back as a primary, and Sentinel makes it a replica.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from aiohttp import ClientSession
 from slack_sdk.web.async_client import AsyncWebClient
 
 from alerts.stream import STREAM_KEY, RawEvent, StreamWriter
@@ -96,11 +98,12 @@ async def _alert_appends(writer: StreamWriter, tally: Tally, stop: asyncio.Event
         tally.done(started)
 
 
-@pytest.mark.parametrize(("replicas", "fault"), [(1, "sentinel failover"), (2, "primary killed")])
-async def test_failover_mid_stream_loses_nothing_and_runs_nothing_twice(
-    tmp_path: Path, replicas: int, fault: str
-) -> None:
-    async with sentinel_deployment(tmp_path, replicas) as deployment, slack_stand_in() as (ws, slack):
+@pytest.mark.parametrize("fault", ["sentinel failover", "primary killed"])
+async def test_failover_mid_stream_loses_nothing_and_runs_nothing_twice(tmp_path: Path, fault: str) -> None:
+    async with sentinel_deployment(tmp_path) as deployment, slack_stand_in() as (ws, per_call), ClientSession() as http:
+        # One HTTP session for every post: by default slack_sdk opens and closes one per call, and under
+        # this load aiohttp 3.14 was seen to wait forever for one of those to close.
+        slack = AsyncWebClient(token=per_call.token, base_url=per_call.base_url, session=http)
         settings = load_settings(redis_sentinels=deployment.sentinels_setting, redis_sentinel_master=MASTER_NAME)
         assert settings.redis_replica_acks == 1  # the default with Sentinel
         client = connect_redis(settings)
@@ -135,6 +138,8 @@ async def _fault_mid_stream(
                 assert await sentinel.sentinel_failover(MASTER_NAME)
         await deployment.sentinel.logged("+switch-master", after=sentinel_lines)
         switched_s = time.monotonic() - fault_at
+        if fault == "primary killed":
+            await deployment.restart(old_primary)
         at_switch = len(tally.approvals), len(tally.alerts)
         await tally.reached(at_switch[0] + AFTER, at_switch[1] + AFTER)
         recovered_s = time.monotonic() - fault_at
