@@ -8,7 +8,10 @@ approvals lost 67 of 103). So, with `replicas` >= 1, every command that may writ
 `WAIT replicas timeout`, and its reply is handed back only once that many replicas acknowledged it.
 Otherwise the connection is dropped and `ReplicaAckMissing`, a ConnectionError, goes to the client's
 Retry, which sends the command again on a fresh connection, to whichever primary Sentinel names by
-then. Sending it again is safe because every script takes effect once per call (bot/redis_once.py).
+then. Sending it again is safe: every script takes effect once per call (bot/redis_once.py), and the
+plain writes repeat harmlessly (XACK, HSET, a cache's SET) or are made good later (the entries of a
+repeated XREADGROUP stay pending and are taken over); one exception, the replay guard's SET NX, would
+take its own resend for a replay and drop that Slack delivery (bot/replay_guard.py).
 With as many acknowledgements as there are replicas, whichever replica Sentinel promotes has every
 write the bot was told is done (docs/deploy.md, "How many replicas").
 A primary that refuses writes for lack of replicas (`min-replicas-to-write`: NOREPLICAS) is handled
