@@ -2,7 +2,7 @@
 
 Each outside party is either real (configured) or a local stand-in served over loopback HTTP,
 so the bot itself has one code path: it always talks HTTP to "Okta" and "Slack", and Redis
-is always a real server (REDIS_URL, or the embedded one).
+is always a real server (REDIS_URL, Sentinel, or the embedded one, which is kept running).
 """
 
 from __future__ import annotations

@@ -57,7 +57,8 @@ def create_web_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        # readiness: what every request needs answers now (each probe tried once, within READY_TIMEOUT_S)
+        # readiness: what every request needs answers now (Redis asked once, not through the client's
+        # retries; each probe within READY_TIMEOUT_S)
         probes = {"redis": ping_once(redis), **({"okta": okta.ping()} if okta is not None else {})}
         checks = dict(zip(probes, await asyncio.gather(*map(_check, probes.values())), strict=True))
         down = [name for name, outcome in checks.items() if outcome != "ok"]
