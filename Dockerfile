@@ -50,6 +50,9 @@ WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 3000
 
+# Liveness: /healthz answers while the process and its event loop run. Not /readyz, which says whether
+# Redis and Okta answer: restarting the bot cures neither (it restarts an embedded Redis itself, and
+# exits non-zero if it cannot); /readyz is for load balancers and readiness probes (docs/deploy.md).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4)"]
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from urllib.parse import urlsplit
-
-import redis.asyncio as aioredis
 
 from bot.check_report import Mark, Result, failed, passed, skipped
+from bot.redis_client import connect_redis
 from bot.settings import Settings
 from policy import Policy, PolicyError, load_policy
 
@@ -79,30 +78,33 @@ def policy(settings: Settings) -> tuple[Result, Policy | None]:
 
 
 async def redis(settings: Settings) -> Result:
-    if settings.redis_url is None:
+    if settings.redis_embedded:
         return _embedded(settings)
-    client = aioredis.Redis.from_url(
-        settings.redis_url,
-        decode_responses=True,
-        socket_timeout=TIMEOUT_SECONDS,
-        socket_connect_timeout=TIMEOUT_SECONDS,
-    )
-    async with client:
-        server = await client.info("server")
-        role = (await client.info("replication"))["role"]
-    version = str(server["redis_version"])
-    where = _redis_location(settings.redis_url)
+    client = connect_redis(settings)  # the bot's own client: Sentinel, TLS and ACL settings as it uses them
+    try:
+        async with asyncio.timeout(TIMEOUT_SECONDS):  # rather than the client's retries, when nothing answers
+            server = await client.redis.info("server")
+            replication = await client.redis.info("replication")
+    finally:
+        await client.aclose()
+    version, where, role = str(server["redis_version"]), client.where, replication["role"]
     if tuple(int(part) for part in version.split(".")[:2]) < MIN_REDIS:
         return failed("redis", f"Redis {version} at {where}: {'.'.join(map(str, MIN_REDIS))} or later is needed")
     if role != "master":
         return failed("redis", f"Redis {version} at {where} is a {role}: point REDIS_URL at the primary")
-    return passed("redis", f"Redis {version} at {where}, primary")
+    replicas, acks = int(replication.get("connected_slaves", 0)), settings.redis_replica_acks
+    if replicas < acks:  # every write would wait for acknowledgements that cannot come
+        return failed(
+            "redis", f"Redis {version} at {where}: each write needs {acks} replica(s) to acknowledge it "
+            f"(REDIS_WAIT_REPLICAS), the primary has {replicas}",
+        )
+    return passed("redis", f"Redis {version} at {where}, primary" + (f" with {replicas} replica(s)" if replicas else ""))
 
 
 EMBEDDED_REDIS_WARNING = (
     "no REDIS_URL: each replica runs an embedded Redis of its own under DATA_DIR. Fine for one replica "
     "with a persistent volume; two or more would each keep their own approvals, alerts and replay "
-    "protection: set REDIS_URL to one shared Redis (docs/deploy.md, Redis)"
+    "protection: set REDIS_URL (or REDIS_SENTINELS) to one shared Redis (docs/deploy.md, Redis)"
 )
 
 
@@ -112,7 +114,3 @@ def _embedded(settings: Settings) -> Result:
     return skipped("redis", "not configured: the bot runs an embedded Redis under DATA_DIR")
 
 
-def _redis_location(url: str) -> str:
-    """Where REDIS_URL points, without its credentials."""
-    parts = urlsplit(url)
-    return parts.path if parts.scheme == "unix" else f"{parts.hostname}:{parts.port or 6379}"

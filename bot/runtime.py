@@ -2,12 +2,17 @@
 
 Each outside party is either real (configured) or a local stand-in served over loopback HTTP,
 so the bot itself has one code path: it always talks HTTP to "Okta" and "Slack", and Redis
-is always a real server (REDIS_URL, or the embedded one).
+is always a real server (REDIS_URL, Sentinel, or the embedded one, which is kept running).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
 import secrets
+import signal
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -18,7 +23,8 @@ import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import instrument_okta_http
-from bot.redis_server import EmbeddedRedis
+from bot.redis_client import connect_redis
+from bot.redis_server import EmbeddedRedis, RedisStartError
 from bot.server import BackgroundServer
 from bot.settings import Settings
 from oktaclient import OktaClient
@@ -26,6 +32,10 @@ from oktaclient import OktaClient
 if TYPE_CHECKING:  # the stand-ins are imported only when they are used
     from oktasim import OktaOrg
     from slacksim import SlackWorkspace
+
+log = logging.getLogger(__name__)
+
+EXIT_REDIS_LOST = 3  # the process's exit code when the embedded Redis died and could not be restarted
 
 
 @dataclass
@@ -53,6 +63,8 @@ class Runtime:
         self.okta_org_url: str = ""
         self.okta_sim: OktaOrg | None = None  # when Okta is simulated
         self.slack_sim: SlackWorkspace | None = None  # when Slack is simulated
+        self.embedded_redis: EmbeddedRedis | None = None
+        self._redis_lost: RedisStartError | None = None
 
     async def __aenter__(self) -> Self:
         try:
@@ -68,21 +80,31 @@ class Runtime:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._stack.aclose()
+        if self._redis_lost is not None:
+            raise SystemExit(EXIT_REDIS_LOST)  # whatever else failed for want of it
 
     async def _start_redis(self) -> None:
-        url = self.settings.redis_url
-        if url is None:
-            embedded = EmbeddedRedis(self.settings.data_dir / "redis")
+        url = None
+        if self.settings.redis_embedded:
+            embedded = self.embedded_redis = EmbeddedRedis(self.settings.data_dir / "redis")
             url = embedded.start()
             self._stack.callback(embedded.stop)
-            self.parts.redis = f"embedded (data in {embedded.data_dir})"
-        else:
-            self.parts.redis = "real"
-        # Blocking: under a burst, callers wait for a free connection instead of failing (the default
-        # pool raises once max_connections are busy).
-        pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=64, timeout=10)
-        self.redis = aioredis.Redis.from_pool(pool)
-        self._stack.push_async_callback(self.redis.aclose)
+            supervisor = asyncio.create_task(self._supervise(embedded), name="embedded redis-server supervisor")
+            self._stack.push_async_callback(_cancelled, supervisor)
+        client = connect_redis(self.settings, url)
+        self.redis = client.redis
+        self._stack.push_async_callback(client.aclose)
+        self.parts.redis = f"embedded (data in {self.embedded_redis.data_dir})" if self.embedded_redis else client.where
+
+    async def _supervise(self, embedded: EmbeddedRedis) -> None:
+        """Keeps the embedded server running; if it cannot, stops the process the way `docker stop`
+        does (SIGTERM: requests in flight finish), and leaving the Runtime then exits non-zero."""
+        try:
+            await embedded.supervise()
+        except RedisStartError as exc:
+            log.critical("%s; stopping the bot", exc)
+            self._redis_lost = exc
+            os.kill(os.getpid(), signal.SIGTERM)
 
     async def _start_okta(self) -> None:
         s = self.settings
@@ -131,6 +153,12 @@ class Runtime:
             self.parts.slack = f"simulated (Slack Web API stand-in at {server.url})"
         # No 429 retry handler: the Slack port (slackport/) waits out Retry-After per channel itself.
         self.slack = AsyncWebClient(token=token, base_url=base_url)
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def okta_client(settings: Settings, **options: Any) -> OktaClient:

@@ -9,10 +9,10 @@ simulator, no REDIS_URL -> an embedded redis-server.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
-from urllib.parse import SplitResult, urlsplit
+from typing import Annotated, Literal
+from urllib.parse import SplitResult, unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from oktaclient import SigningKey, load_signing_keys
@@ -34,7 +34,11 @@ _SECRET_FIELDS = {
     "okta_private_key_previous",
     "okta_hook_secret",
     "okta_hook_secret_previous",
+    "redis_url",  # it may carry a password (moved to redis_password once parsed)
+    "redis_password",
+    "redis_sentinel_password",
 }
+SENTINEL_PORT = 26379
 
 
 class SettingsError(Exception):
@@ -69,7 +73,22 @@ class Settings(BaseSettings):
     # For orgs that cannot reach the bot's /okta/hooks: read the System Log instead (same pipeline).
     okta_poll_logs: bool = False
 
+    # Redis: REDIS_URL, or Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_MASTER), or neither: the embedded
+    # server under DATA_DIR. A user and password in REDIS_URL are moved to redis_username and
+    # redis_password, so that the URL itself carries no secret.
     redis_url: str | None = None
+    redis_username: str | None = None
+    redis_password: SecretStr | None = None
+    redis_sentinels: Annotated[tuple[tuple[str, int], ...], NoDecode] = ()
+    redis_sentinel_master: str | None = None
+    redis_sentinel_password: SecretStr | None = None
+    redis_tls: bool = False  # with Sentinel: TLS to the sentinels and the servers (a URL says rediss://)
+    redis_tls_ca_file: Path | None = None  # the CA bundle to check the servers' certificates against
+    # full: the certificate chain and the host name; chain: the chain only (servers known by IP
+    # address, as Sentinel names them); none: no check at all (never in production)
+    redis_tls_cert_check: Literal["full", "chain", "none"] = "full"
+    # WAIT for this many replicas after each write (bot/redis_acks.py); unset: 1 with Sentinel, else 0
+    redis_wait_replicas: int | None = Field(default=None, ge=0)
     policy_file: Path | None = None
     data_dir: Path = Path("data")
     # Real Okta with a simulated Slack, or the other way round, only when asked for by name: a
@@ -105,9 +124,42 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix"):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        if parts.scheme != "unix" and not parts.hostname:
+            raise ValueError("must name a host, e.g. redis://redis.internal:6379/0")
+        # redis-py would take any option from the query, TLS ones included: the settings below say those
+        if any(name != "db" for name, _, _ in (p.partition("=") for p in parts.query.split("&") if p)):
+            raise ValueError("takes no query parameters but db= (TLS: REDIS_TLS_CA_FILE, REDIS_TLS_CERT_CHECK)")
         return value
+
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _split_sentinels(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return tuple(_host_port(item, SENTINEL_PORT) for item in value.replace(",", " ").split())
+
+    @model_validator(mode="after")
+    def _redis_credentials_apart(self) -> Settings:
+        """A user and password in REDIS_URL move to their own fields: the password is then a secret
+        like the others (redacted from logs), and the URL can be shown."""
+        if self.redis_url is None:
+            return self
+        parts = urlsplit(self.redis_url)
+        if parts.username is None and parts.password is None:
+            return self
+        if (parts.password and self.redis_password is not None) or (parts.username and self.redis_username is not None):
+            return self  # left as given: cross_field_problems says which is set twice
+        if parts.password:
+            self.redis_password = SecretStr(unquote(parts.password))
+        if parts.username:
+            self.redis_username = unquote(parts.username)
+        self.redis_url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        return self
 
     # -- what is real and what is simulated -------------------------------------------------
 
@@ -122,6 +174,25 @@ class Settings(BaseSettings):
     @property
     def okta_configured(self) -> bool:
         return self.okta_org_url is not None
+
+    @property
+    def redis_sentinel(self) -> bool:
+        return bool(self.redis_sentinels)
+
+    @property
+    def redis_embedded(self) -> bool:
+        return self.redis_url is None and not self.redis_sentinels
+
+    @property
+    def redis_uses_tls(self) -> bool:
+        return self.redis_tls if self.redis_sentinel else urlsplit(self.redis_url or "").scheme == "rediss"
+
+    @property
+    def redis_replica_acks(self) -> int:
+        """How many replicas must acknowledge each write (REDIS_WAIT_REPLICAS, by default 1 with Sentinel)."""
+        if self.redis_wait_replicas is not None:
+            return self.redis_wait_replicas
+        return 1 if self.redis_sentinel else 0
 
     @property
     def partial_sandbox(self) -> bool:
@@ -180,6 +251,40 @@ class Settings(BaseSettings):
             problems.append("POLICY_FILE: required with a real Slack workspace (start from policy/example.yaml)")
         if self.policy_file is not None and not self.policy_file.is_file():
             problems.append(f"POLICY_FILE: no such file: {self.policy_file}")
+        return problems + self._redis_problems()
+
+    def _redis_problems(self) -> list[str]:
+        """Redis settings that contradict or lack each other: each is an error, never a quiet fallback
+        to the embedded server or to a connection without TLS."""
+        problems: list[str] = []
+        if self.redis_sentinels and self.redis_sentinel_master is None:
+            problems.append("REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS (the name the sentinels monitor)")
+        if self.redis_sentinel_master is not None and not self.redis_sentinels:
+            problems.append("REDIS_SENTINELS: required with REDIS_SENTINEL_MASTER (host:port of each sentinel)")
+        if self.redis_sentinels and self.redis_url is not None:
+            problems.append("REDIS_URL and REDIS_SENTINELS: set one of them (Sentinel names the primary itself)")
+        if self.redis_sentinel_password is not None and not self.redis_sentinels:
+            problems.append("REDIS_SENTINELS: required when REDIS_SENTINEL_PASSWORD is set")
+        if self.redis_embedded:
+            given = [name for name, value in (
+                ("REDIS_USERNAME", self.redis_username), ("REDIS_PASSWORD", self.redis_password),
+                ("REDIS_WAIT_REPLICAS", self.redis_wait_replicas or None),
+            ) if value is not None]
+            if given:
+                problems.append(f"REDIS_URL or REDIS_SENTINELS: required with {', '.join(given)} (the embedded Redis takes none)")
+        elif self.redis_username is not None and self.redis_password is None:
+            problems.append("REDIS_PASSWORD: required with REDIS_USERNAME")
+        in_url = urlsplit(self.redis_url or "")  # credentials are left in it only when also set on their own
+        if in_url.password and self.redis_password is not None:
+            problems.append("REDIS_URL and REDIS_PASSWORD both set a password: set it in one of them")
+        if in_url.username and self.redis_username is not None:
+            problems.append("REDIS_URL and REDIS_USERNAME both set a user: set it in one of them")
+        if self.redis_tls and not self.redis_sentinel:
+            problems.append("REDIS_TLS: only with REDIS_SENTINELS; a URL asks for TLS with rediss://")
+        if not self.redis_uses_tls and (self.redis_tls_ca_file is not None or self.redis_tls_cert_check != "full"):
+            problems.append("REDIS_TLS_CA_FILE / REDIS_TLS_CERT_CHECK: only with TLS (rediss://, or REDIS_TLS=true)")
+        if self.redis_tls_ca_file is not None and not self.redis_tls_ca_file.is_file():
+            problems.append(f"REDIS_TLS_CA_FILE: no such file: {self.redis_tls_ca_file}")
         return problems
 
     def serving_problems(self) -> list[str]:
@@ -231,6 +336,17 @@ class Settings(BaseSettings):
                 return [f"{name}: the same key as OKTA_PRIVATE_KEY: give the key being retired, or unset it"]
             found[name] = keys[0].kid
         return []
+
+
+def _host_port(item: str, default_port: int) -> tuple[str, int]:
+    """'host:port', '[v6]:port' or 'host' (the default port)."""
+    host, sep, port = item.rpartition(":") if not item.endswith("]") else ("", "", "")
+    if not sep:
+        host, port = item, str(default_port)
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{item!r} is not host:port")
+    return host, int(port)
 
 
 def _secret(value: SecretStr | None) -> str:

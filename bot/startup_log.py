@@ -32,7 +32,7 @@ def log_banner(lines: list[str]) -> None:
 
 async def log_startup_problems(settings: Settings, policy: Policy, okta: OktaClient, slack: AsyncWebClient) -> None:
     """Log what will not work; `okta` and `slack` are probed when they are the real services."""
-    if settings.slack_configured and settings.okta_configured and settings.redis_url is None:
+    if settings.slack_configured and settings.okta_configured and settings.redis_embedded:
         log.warning(EMBEDDED_REDIS_WARNING)
     if hooks_deliver_alerts(settings, policy) and settings.okta_hook_secret is None:
         log.warning(

@@ -26,12 +26,14 @@ from alerts.receiver import HookConfig, hook_routes
 from bot.http_limits import RequestLimits, read_body, refuse, replay
 from bot.logs import bind_request_id
 from bot.metrics import ACK_SECONDS, count_hook_request, metrics_route
+from bot.redis_client import ping_once
 from oktaclient import OktaClient
 
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 READY_TIMEOUT_S = 2.0  # a load balancer's probe should not hang on a slow dependency
+ERROR_NAME_LIMIT = 64
 # Slack documents no maximum; a block_actions payload carries the whole message it came from (up to
 # 50 blocks of 3,000 characters, URL-encoded JSON), which stays well under this.
 SLACK_BODY_LIMIT = 1 << 20
@@ -51,14 +53,17 @@ def create_web_app(
     slack = _SlackEvents(bolt, signing_secret)
 
     async def healthz(_: Request) -> JSONResponse:
+        # liveness: answering at all shows the process and its event loop are running
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        checks = {"redis": await _check(redis.ping())}
-        if okta is not None:
-            checks["okta"] = await _check(okta.ping())
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        # readiness: what every request needs answers now (Redis asked once, not through the client's
+        # retries; each probe within READY_TIMEOUT_S)
+        probes = {"redis": ping_once(redis), **({"okta": okta.ping()} if okta is not None else {})}
+        checks = dict(zip(probes, await asyncio.gather(*map(_check, probes.values())), strict=True))
+        down = [name for name, outcome in checks.items() if outcome != "ok"]
+        body = {"ready": not down, "checks": checks, **({"down": down} if down else {})}
+        return JSONResponse(body, status_code=503 if down else 200)
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
@@ -146,8 +151,10 @@ class _SlackEvents:
 
 
 async def _check(probe: Awaitable[object]) -> str:
+    """"ok", or the kind of failure: an exception's class name (bounded), never its message, which may
+    quote a host, a user or a reply."""
     try:
         await asyncio.wait_for(probe, timeout=READY_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which
-        return f"error: {type(exc).__name__}"
+        return f"error: {type(exc).__name__[:ERROR_NAME_LIMIT]}"
     return "ok"

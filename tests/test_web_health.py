@@ -1,4 +1,5 @@
-"""Health and readiness over HTTP: /healthz says the process is up, /readyz that Redis and Okta answer."""
+"""Health and readiness over HTTP: /healthz says the process is up (liveness), /readyz that Redis and Okta
+answer now (readiness), naming what does not."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from bot.redis_client import connect_redis
 from bot.server import BackgroundServer
+from bot.settings import load_settings
 from bot.web import create_web_app
 from oktaclient import OktaClient
 from oktasim import OktaOrg
 from tests.chatops_support import HOOK_SECRET, ChatOps
+from tests.conftest import free_port
 
 
 async def _get(chatops: ChatOps, okta: OktaClient, redis: aioredis.Redis, path: str) -> httpx.Response:
@@ -34,7 +38,7 @@ async def test_not_ready_when_okta_rejects_the_credentials(
     async with OktaClient.from_api_token(okta_sim.url, "00revoked-token") as bad:
         response = await _get(chatops, bad, redis, "/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"redis": "ok", "okta": "error: OktaAuthError"}
+    assert response.json() == {"ready": False, "checks": {"redis": "ok", "okta": "error: OktaAuthError"}, "down": ["okta"]}
 
 
 async def test_not_ready_when_redis_is_down_but_still_healthy(chatops: ChatOps, okta: OktaClient) -> None:
@@ -42,5 +46,15 @@ async def test_not_ready_when_redis_is_down_but_still_healthy(chatops: ChatOps, 
     assert (await _get(chatops, okta, unreachable, "/healthz")).json() == {"status": "ok"}
     response = await _get(chatops, okta, unreachable, "/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"]["redis"] == "error: ConnectionError"
+    assert response.json() == {"ready": False, "checks": {"redis": "error: ConnectionError", "okta": "ok"}, "down": ["redis"]}
     await unreachable.aclose()
+
+
+async def test_readiness_is_asked_once_not_through_the_clients_retries(chatops: ChatOps, okta: OktaClient) -> None:
+    # the bot's client would retry for seconds, past READY_TIMEOUT_S (a TimeoutError); the probe does not wait
+    client = connect_redis(load_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    try:
+        response = await _get(chatops, okta, client.redis, "/readyz")
+    finally:
+        await client.aclose()
+    assert response.status_code == 503 and response.json()["checks"]["redis"] == "error: ConnectionError"
