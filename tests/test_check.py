@@ -328,7 +328,7 @@ async def test_a_service_app_granted_what_the_policy_needs_passes(
     assert "OAuth service app 0oachatops" in line_for(lines, "okta")
     assert line_for(lines, "okta scopes") == (
         "✓ okta scopes: OKTA_SCOPES covers every verb the policy allows (okta.groups.manage, okta.groups.read, "
-        "okta.users.manage, okta.users.read)"
+        "okta.logs.read, okta.users.manage, okta.users.read)"
     )
     assert line_for(lines, "okta hook").startswith("✓ okta hook:")
     assert "PRIVATE KEY" not in "\n".join(lines)
@@ -338,7 +338,10 @@ async def test_scopes_missing_from_the_request_or_the_grant_name_the_verbs_they_
     configured: None, grant: Grant, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # OKTA_SCOPES leaves out groups.manage; it asks for factors.manage, which the app was not granted
-    grant("okta.users.manage okta.groups.read", requested="okta.users.manage okta.groups.read okta.factors.manage")
+    grant(
+        "okta.users.manage okta.groups.read okta.logs.read",
+        requested="okta.users.manage okta.groups.read okta.logs.read okta.factors.manage",
+    )
     code, lines = await check(capsys)
     assert code == 1
     assert line_for(lines, "okta").startswith("✗ okta: OktaAuthError: 400 invalid_scope: ")
@@ -354,11 +357,12 @@ async def test_scopes_missing_from_the_request_or_the_grant_name_the_verbs_they_
     ]
 
     # asked for but not granted, and needed: the verbs it breaks are named
-    grant("okta.users.read okta.groups.manage", requested="okta.users.manage okta.groups.manage")
+    grant("okta.users.read okta.groups.manage okta.logs.read", requested="okta.users.manage okta.groups.manage okta.logs.read")
     code, lines = await check(capsys)
     assert under(lines, "okta scopes") == [
         ("okta.users.manage: needed by unlock, reset-password, expire-password, clear-sessions, suspend, unsuspend, "
-        "deactivate, self-service unlock, self-service reset-password; not granted to the service app: grant it on "
+        "deactivate, reset-mfa, activate, reactivate, self-service unlock, self-service reset-password; not granted to "
+        "the service app: grant it on "
         "its Okta API Scopes tab"),
     ]
 
@@ -386,7 +390,7 @@ async def test_a_service_app_okta_does_not_recognise_is_told_what_to_fix(
 async def test_a_hook_the_credential_may_not_read_is_a_warning(
     hooked: str, grant: Grant, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    grant("okta.users.manage okta.groups.manage")
+    grant("okta.users.manage okta.groups.manage okta.logs.read")
     code, lines = await check(capsys)
     assert code == 0, "\n".join(lines)
     assert line_for(lines, "okta hook") == "! okta hook: not confirmed: OKTA_SCOPES lacks okta.eventHooks.read"
