@@ -4,6 +4,7 @@ a script whose reply is lost takes effect once, and TLS with a CA file and an AC
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -15,11 +16,13 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, ConnectionError
+from slack_bolt.response import BoltResponse
 
 from alerts.stream import STREAM_KEY, RawEvent, StreamWriter
 from approvals import ApprovalStore, TransitionResult
 from bot.redis_client import RedisClient, connect_redis, ping_once
 from bot.redis_server import EmbeddedRedis
+from bot.replay_guard import ReplayGuard
 from bot.settings import load_settings
 from tests.alerts_support import log_event
 from tests.conftest import free_port
@@ -96,6 +99,28 @@ async def test_an_alert_append_whose_reply_was_lost_is_stored_once(lossy: RedisP
         await client.aclose()
     assert lossy.replies_lost == 1
     assert [fields["uuid"] for _, fields in await redis.xrange(STREAM_KEY)] == [first["uuid"], second["uuid"]]
+
+
+async def test_a_slack_delivery_whose_sighting_reply_was_lost_still_runs_once(lossy: RedisProxy) -> None:
+    # The replay guard records each delivery; if that record's reply is lost, the client's resend
+    # must not take the delivery for its own duplicate (nothing would run), nor let a replay through.
+    client = connect_redis(load_settings(redis_url=f"redis://127.0.0.1:{lossy.port}/0"))
+    ran: list[str] = []
+
+    async def run() -> None:
+        ran.append("ran")
+
+    guard = ReplayGuard(client.redis)
+    click = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "a", "action_ts": "1.5"}]}
+    try:
+        await guard({"command": "/okta", "trigger_id": "warm-up"}, BoltResponse(status=200), run)  # script loaded
+        lossy.lose_reply_to(hashlib.sha256(b"click:U1:a:1.5").hexdigest().encode())
+        await guard(click, BoltResponse(status=200), run)
+        assert lossy.replies_lost == 1
+        await guard(click, BoltResponse(status=200), run)  # a real replay of the same click
+    finally:
+        await client.aclose()
+    assert ran == ["ran", "ran"], "the warm-up and the click ran once each; the replay did not"
 
 
 # -- TLS and ACL -------------------------------------------------------------------------------------
