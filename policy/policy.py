@@ -27,9 +27,10 @@ from policy.sections import (
     SelfServiceRule,
     VerbApproval,
     VerbRule,
+    Verification,
     require_write_verbs,
 )
-from policy.verbs import ALWAYS_ALLOWED_VERBS, APPROVAL_BY_DEFAULT, GROUP_VERBS, Verb
+from policy.verbs import ADDING_VERBS, ALWAYS_ALLOWED_VERBS, APPROVAL_BY_DEFAULT, GROUP_VERBS, Verb
 
 
 class Policy(Section):
@@ -41,6 +42,7 @@ class Policy(Section):
     audit: Audit | None = None
     self_service: SelfService = SelfService()
     alerts: Alerts | None = None
+    verification: Verification = Verification()
 
     @field_validator("verbs")
     @classmethod
@@ -111,7 +113,7 @@ class Policy(Section):
         own = rule.approval
         required = own.required if own else verb in self.approvals.default_verbs or verb in APPROVAL_BY_DEFAULT
         privileged = verb in GROUP_VERBS and group_name is not None and group_name.casefold() in self._privileged
-        self_grant = verb == Verb.ADD_TO_GROUP and on_self
+        self_grant = verb in ADDING_VERBS and on_self
         if not (required or privileged or self_grant):
             return None
         own, base = own or VerbApproval(), self.approvals
@@ -127,6 +129,11 @@ class Policy(Section):
         return login.casefold() in self._protected_logins or any(
             g.casefold() in self._protected_groups for g in okta_groups
         )
+
+    def verification_window(self, verb: Verb | str) -> int | None:
+        """Seconds within which the target must have passed `/okta verify` before `verb`, or None."""
+        rule = self.verification
+        return rule.within if Verb(verb) in rule.before else None
 
     def self_service_rule(self, verb: Verb | str, roles: Iterable[str]) -> SelfServiceRule | None:
         """The rule for a caller holding `roles` running `verb` on their own account (`unlock`,
