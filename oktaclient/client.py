@@ -242,6 +242,10 @@ class OktaClient:
     async def get_group(self, group_id: str) -> Group:
         return Group.model_validate(await self._json("GET", f"/api/v1/groups/{_segment(group_id)}"))
 
+    def list_group_users(self, group_id: str, *, limit: int = 1000) -> AsyncIterator[User]:
+        """The group's members, all pages (Okta pages them by up to 1,000)."""
+        return paginate(self._transport, f"/api/v1/groups/{_segment(group_id)}/users", {"limit": limit}, User)
+
     async def add_user_to_group(self, group_id: str, user_id: str) -> Outcome:
         path = f"/api/v1/groups/{_segment(group_id)}/users/{_segment(user_id)}"
         return _outcome(await self._transport.request("PUT", path))
