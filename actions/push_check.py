@@ -34,16 +34,23 @@ class PushTiming:
 
 DEFAULT_TIMING = PushTiming()
 
+
 async def push_check(
-    okta: OktaClient, user_id: str, timing: PushTiming, sent: Callable[[FactorTransaction], Awaitable[None]]
+    okta: OktaClient,
+    user_id: str,
+    timing: PushTiming,
+    sent: Callable[[FactorTransaction], Awaitable[None]],
+    *,
+    number_challenge: bool = False,
 ) -> PushResult:
     """Push to the user's active Okta Verify factor and wait for the answer; `sent` is told once the
-    push is on its way (to say "check your phone"). Raises the client's typed errors."""
+    push is on its way (to say "check your phone", or which number to pick when `number_challenge`).
+    Raises the client's typed errors."""
     factors = await okta.list_factors(user_id)
     factor = next((f for f in factors if f.factorType == "push" and f.status == "ACTIVE"), None)
     if factor is None:
         return PushResult.NO_FACTOR
-    tx = await okta.verify_push(user_id, factor.id)
+    tx = await okta.verify_push(user_id, factor.id, number_challenge=number_challenge)
     await sent(tx)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timing.timeout

@@ -13,6 +13,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.identity import Identities
+from actions.push_check import DEFAULT_TIMING, PushTiming
+from actions.verifications import Verifications
 from approvals import ApprovalFlow, ApprovalStore
 from audit import AuditLog, Recorder
 from bot.after_ack import AfterAck
@@ -22,6 +24,7 @@ from commands.context import Services
 from commands.helpdesk import Helpdesk
 from commands.self_service import SelfService
 from commands.targets import Resolver
+from commands.verify import Verifier
 from oktaclient import OktaClient
 from policy import Policy
 from slackport import SlackPort
@@ -46,6 +49,7 @@ def assemble(
     org_url: str,
     identity_ttl: int = 60,
     slack_pacing_s: float = 1.0,
+    push_timing: PushTiming = DEFAULT_TIMING,
 ) -> Bot:
     port = SlackPort(slack, pacing_s=slack_pacing_s)
     recorder = Recorder(AuditLog(redis), port, policy.audit.channel if policy.audit else None, PrometheusObserver())
@@ -61,7 +65,12 @@ def assemble(
     )
     approvals = ApprovalFlow(ApprovalStore(redis, recorder), okta, port, policy, identities)
     handlers = Handlers(
-        helpdesk=Helpdesk(services, approvals, SelfService(services, redis)),
+        helpdesk=Helpdesk(
+            services,
+            approvals,
+            SelfService(services, redis, push_timing=push_timing),
+            Verifier(services, Verifications(redis), push_timing),
+        ),
         approvals=approvals,
         slack=port,
     )

@@ -39,6 +39,7 @@ VERB_SCOPES: dict[Verb, tuple[str, ...]] = {
     Verb.RESET_MFA: (USERS_MANAGE,),  # list and reset factors
     Verb.ACTIVATE: (USERS_MANAGE,),
     Verb.REACTIVATE: (USERS_MANAGE,),
+    Verb.VERIFY: (USERS_MANAGE,),  # the push verify (the factor list and its poll are read scopes)
 }
 # Reading the System Log instead of receiving event hooks (OKTA_POLL_LOGS).
 POLLING = "alerts from the System Log (OKTA_POLL_LOGS)"

@@ -55,6 +55,8 @@ from slacktext import escape
 
 log = logging.getLogger(__name__)
 
+# Verbs that wait a minute for someone's phone (Okta Verify), like self-service: unbounded slots.
+WAITING_VERBS = frozenset({Verb.VERIFY})
 STALE_BUTTON = ":warning: This button is no longer valid; nothing was done. Run the command instead (`/okta help`)."
 # what a user card's or an alert's button value may be: one token, a login or an Okta id, and for
 # paged answers and factor buttons one more (`<user id> <page>`, `<user id> <factor id>`)
@@ -143,10 +145,10 @@ def build_bolt_app(
             channel_id=slash.channel_id,
             trigger_id=slash.trigger_id,
         )
-        # Self-service may wait a minute for the employee's phone (Okta Verify): it must not hold one
+        # Self-service and verify may wait a minute for a phone (Okta Verify): they must not hold one
         # of the slots that bound the helpdesk's Okta and Redis work.
         work = _timed(parsed.verb, handlers.helpdesk.run(inv, parsed))
-        then(inv.respond, work, replace=True, bounded=not is_self_service(parsed))
+        then(inv.respond, work, replace=True, bounded=not (is_self_service(parsed) or parsed.verb in WAITING_VERBS))
 
     @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
     async def on_verb_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -27,6 +27,7 @@ from commands.history import PAGE, SCAN, history_reply
 from commands.self_service import SelfService
 from commands.targets import NotResolved
 from commands.verbs import help_text
+from commands.verify import Verifier, unverified_refusal
 from oktaclient.errors import OktaError
 from oktaclient.models import Group, User, UserStatus
 from policy import Decision, Verb
@@ -46,10 +47,11 @@ def is_self_service(command: Command) -> bool:
 
 
 class Helpdesk:
-    def __init__(self, services: Services, approvals: ApprovalFlow, self_service: SelfService) -> None:
+    def __init__(self, services: Services, approvals: ApprovalFlow, self_service: SelfService, verifier: Verifier) -> None:
         self.s = services
         self.approvals = approvals
         self.self_service = self_service
+        self.verifier = verifier
 
     async def run(self, inv: Invocation, command: Command) -> None:
         verb = command.verb
@@ -93,6 +95,9 @@ class Helpdesk:
             return
         if verb in READ_VERBS:
             await self._read(inv, identity, verb, user)
+            return
+        if verb == Verb.VERIFY:
+            await self.verifier.run(inv, identity, user)
             return
         if verb in TOOLKIT_READS or (verb == Verb.RESET_MFA and command.factor is None):
             await self._toolkit_read(inv, identity, command, user)
@@ -205,6 +210,10 @@ class Helpdesk:
         if moot is not None:
             await self._audit(inv, identity, verb, login, "unchanged", moot)
             await self._answer(inv, f":information_source: {moot} Nothing was changed.")
+            return
+        window = self.s.policy.verification_window(verb)
+        if window is not None and await self.verifier.verifications.recent(user.id, window) is None:
+            await self._refuse(inv, identity, verb, login, unverified_refusal(verb, user, window))
             return
         group_name = group.profile.name if group else None
         decision = self.s.policy.decide(verb, identity.roles, group_name=group_name, on_self=identity.is_okta_user(user.id))

@@ -148,6 +148,12 @@ _SPECS = (
         example="reactivate new.hire@acme.example",
     ),
     VerbSpec(
+        Verb.VERIFY,
+        Operands.USER,
+        summary="Check a caller is who they claim: an Okta Verify push with a number for you to read out to them.",
+        example="verify lee.locked@acme.example",
+    ),
+    VerbSpec(
         Verb.APPROVALS,
         Operands.NONE,
         summary="List the approval requests waiting for a decision.",

@@ -242,6 +242,10 @@ class OktaClient:
     async def get_group(self, group_id: str) -> Group:
         return Group.model_validate(await self._json("GET", f"/api/v1/groups/{_segment(group_id)}"))
 
+    def list_group_users(self, group_id: str, *, limit: int = 1000) -> AsyncIterator[User]:
+        """The group's members, all pages (Okta pages them by up to 1,000)."""
+        return paginate(self._transport, f"/api/v1/groups/{_segment(group_id)}/users", {"limit": limit}, User)
+
     async def add_user_to_group(self, group_id: str, user_id: str) -> Outcome:
         path = f"/api/v1/groups/{_segment(group_id)}/users/{_segment(user_id)}"
         return _outcome(await self._transport.request("PUT", path))
@@ -361,13 +365,17 @@ class OktaClient:
         path = f"/api/v1/users/{_segment(user_id)}/factors/{_segment(factor_id)}"
         return _outcome(await self._transport.request("DELETE", path))
 
-    async def verify_push(self, user_id: str, factor_id: str) -> FactorTransaction:
+    async def verify_push(self, user_id: str, factor_id: str, *, number_challenge: bool = False) -> FactorTransaction:
         """Send an Okta Verify push; poll the result with poll_factor_transaction(tx.poll_url).
 
-        Never retried after a 5xx or timeout: a second attempt would send the user a second push.
+        `number_challenge`: the phone asks the user to pick a number, which Okta returns as
+        `tx.correct_answer` (for someone else to read out to them). Never retried after a 5xx or
+        timeout: a second attempt would send the user a second push.
         """
         path = f"/api/v1/users/{_segment(user_id)}/factors/{_segment(factor_id)}/verify"
-        return FactorTransaction.model_validate(await self._json("POST", path))
+        # A standard push takes no body; a number matching challenge requires one (the spec's note).
+        body = {"json": {"useNumberMatchingChallenge": True}} if number_challenge else {}
+        return FactorTransaction.model_validate(await self._json("POST", path, **body))
 
     async def poll_factor_transaction(self, url_or_ids: str | tuple[str, str, str]) -> FactorTransaction:
         """A push's current result, from its poll URL or (user_id, factor_id, transaction_id)."""

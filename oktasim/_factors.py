@@ -50,9 +50,11 @@ class PushBook:
             tx.result = "TIMEOUT"
         return tx.result
 
-    def answer(self, key: str, result: str) -> PushTransaction | None:
+    def answer(self, key: str, result: str, number: int | None = None) -> PushTransaction | None:
         """Answers transaction `key`, or the newest waiting push of user `key`; with none waiting, the
-        user's next push is answered as soon as it starts (returns None then)."""
+        user's next push is answered as soon as it starts (returns None then). `number`: the number
+        the user picked on a number matching challenge; a wrong one ends the push REJECTED, as the
+        phone does (None: they picked the right one)."""
         if result not in ANSWERS:
             raise ValueError(f"a push is answered with one of {sorted(ANSWERS)}, not {result!r}")
         tx = self.transactions.get(key)
@@ -62,7 +64,8 @@ class PushBook:
                 self._preset[key] = result
                 return None
             tx = waiting[-1]
-        tx.result = result
+        wrong = number is not None and tx.correct_answer is not None and number != tx.correct_answer
+        tx.result = "REJECTED" if result == "SUCCESS" and wrong else result
         return tx
 
 

@@ -290,11 +290,12 @@ class OktaOrg:
             severity=severity,
         )
 
-    def answer_push(self, key: str, result: str) -> PushTransaction | None:
+    def answer_push(self, key: str, result: str, number: int | None = None) -> PushTransaction | None:
         """Answers a push (by transaction id, or the newest waiting push of a user id or login) as the
-        user's phone would; with none waiting, the user's next push gets this answer."""
+        user's phone would; with none waiting, the user's next push gets this answer. `number`: the
+        number picked on a number matching challenge (a wrong one rejects the push)."""
         user = self.directory.find_user(key)
-        tx = self.pushes.answer(user.id if user and key not in self.pushes.transactions else key, result)
+        tx = self.pushes.answer(user.id if user and key not in self.pushes.transactions else key, result, number)
         if tx is not None:
             self.ops.push_answered(tx)
         return tx

@@ -27,6 +27,7 @@ from policy.sections import (
     SelfServiceRule,
     VerbApproval,
     VerbRule,
+    Verification,
     require_write_verbs,
 )
 from policy.verbs import ALWAYS_ALLOWED_VERBS, APPROVAL_BY_DEFAULT, GROUP_VERBS, Verb
@@ -41,6 +42,7 @@ class Policy(Section):
     audit: Audit | None = None
     self_service: SelfService = SelfService()
     alerts: Alerts | None = None
+    verification: Verification = Verification()
 
     @field_validator("verbs")
     @classmethod
@@ -127,6 +129,11 @@ class Policy(Section):
         return login.casefold() in self._protected_logins or any(
             g.casefold() in self._protected_groups for g in okta_groups
         )
+
+    def verification_window(self, verb: Verb | str) -> int | None:
+        """Seconds within which the target must have passed `/okta verify` before `verb`, or None."""
+        rule = self.verification
+        return rule.within if Verb(verb) in rule.before else None
 
     def self_service_rule(self, verb: Verb | str, roles: Iterable[str]) -> SelfServiceRule | None:
         """The rule for a caller holding `roles` running `verb` on their own account (`unlock`,

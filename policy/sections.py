@@ -25,7 +25,7 @@ from policy.fields import (
     VerbName,
     problem,
 )
-from policy.verbs import OKTA_WRITE_VERBS, Verb
+from policy.verbs import OKTA_WRITE_VERBS, VERIFIABLE_VERBS, Verb
 
 
 class Section(BaseModel):
@@ -93,6 +93,23 @@ class Protected(Section):
 
 class Audit(Section):
     channel: Channel
+
+
+class Verification(Section):
+    """`/okta verify` before helpdesk changes: the verbs in `before` are refused on a user whose
+    Okta Verify push (number challenge) was not approved within the last `within` seconds."""
+
+    before: tuple[VerbName, ...] = ()
+    within: Annotated[Seconds, Field(ge=60, le=86400)] = 900
+
+    @field_validator("before")
+    @classmethod
+    def _verifiable(cls, verbs: tuple[Verb, ...]) -> tuple[Verb, ...]:
+        wrong = [verb.value for verb in verbs if verb not in VERIFIABLE_VERBS]
+        if wrong:
+            allowed = ", ".join(sorted(v.value for v in VERIFIABLE_VERBS))
+            raise problem(f"{', '.join(wrong)}: only these verbs can wait for a verification: {allowed}")
+        return verbs
 
 
 class SelfServiceRule(Section):

@@ -30,6 +30,7 @@ class Verb(StrEnum):
     RESET_MFA = "reset-mfa"
     ACTIVATE = "activate"
     REACTIVATE = "reactivate"
+    VERIFY = "verify"
 
 
 # Verbs that change something in Okta: only these can be put behind an approval.
@@ -57,6 +58,9 @@ APPROVAL_BY_DEFAULT = frozenset({Verb.RESET_MFA})
 
 # Verbs that change a group's membership: the privileged-group rule applies to them.
 GROUP_VERBS = frozenset({Verb.ADD_TO_GROUP, Verb.REMOVE_FROM_GROUP})
+
+# Verbs the policy may make wait for a recent `/okta verify` of the target (`verification.before`).
+VERIFIABLE_VERBS = frozenset({Verb.UNLOCK, Verb.RESET_PASSWORD, Verb.RESET_MFA})
 
 # Verbs an employee may run on their own account (`unlock`, `unlock me`), governed by `self_service`.
 SELF_SERVICE_VERBS = frozenset({Verb.UNLOCK, Verb.RESET_PASSWORD})

@@ -33,8 +33,9 @@ _numbers = itertools.count(1)
 
 
 @asynccontextmanager
-async def running_bot(redis_url: str) -> AsyncIterator[ChatOps]:
-    """The whole bot (tests/chatops_support.py) on a fresh demo org and workspace, for a test module."""
+async def running_bot(redis_url: str, **options: Any) -> AsyncIterator[ChatOps]:
+    """The whole bot (tests/chatops_support.py) on a fresh demo org and workspace, for a test module;
+    `options` go to run_chatops (a policy, push timing)."""
     org, ws = seed_demo_org(), demo_workspace()
     org.add_api_token(SIM_API_TOKEN)
     redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
@@ -42,7 +43,7 @@ async def running_bot(redis_url: str) -> AsyncIterator[ChatOps]:
     async with BackgroundServer(create_okta_app(org)) as okta_sim, BackgroundServer(create_slack_app(ws)) as slack:
         ws.base_url = slack.url
         async with OktaClient.from_api_token(okta_sim.url, SIM_API_TOKEN) as okta:
-            async for chatops in run_chatops(ws=ws, slack_url=slack.url, org=org, okta=okta, redis=redis):
+            async for chatops in run_chatops(ws=ws, slack_url=slack.url, org=org, okta=okta, redis=redis, **options):
                 yield chatops
     await redis.aclose()
 

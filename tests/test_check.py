@@ -361,7 +361,7 @@ async def test_scopes_missing_from_the_request_or_the_grant_name_the_verbs_they_
     code, lines = await check(capsys)
     assert under(lines, "okta scopes") == [
         ("okta.users.manage: needed by unlock, reset-password, expire-password, clear-sessions, suspend, unsuspend, "
-        "deactivate, reset-mfa, activate, reactivate, self-service unlock, self-service reset-password; not granted to "
+        "deactivate, reset-mfa, activate, reactivate, verify, self-service unlock, self-service reset-password; not granted to "
         "the service app: grant it on "
         "its Okta API Scopes tab"),
     ]

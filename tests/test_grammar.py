@@ -62,6 +62,7 @@ VALID = [
     ("reset-mfa alex.kim@acme.example token:software:totp", Command(verb=Verb.RESET_MFA, target=ALEX, factor="token:software:totp")),
     ("activate alex.kim@acme.example", Command(verb=Verb.ACTIVATE, target=ALEX)),
     ("reactivate alex.kim@acme.example", Command(verb=Verb.REACTIVATE, target=ALEX)),
+    ("verify alex.kim@acme.example", Command(verb=Verb.VERIFY, target=ALEX)),
     # empty text is help
     ("", Command(verb=Verb.HELP)),
     ("  \t\n ", Command(verb=Verb.HELP)),

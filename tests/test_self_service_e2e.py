@@ -66,7 +66,8 @@ async def _running(
         signing_secret=ws.signing_secret, org_url=okta.org_url,
     )
     self_service = SelfService(bot.services, redis, push_timing=push)
-    handlers = replace(bot.handlers, helpdesk=Helpdesk(bot.services, bot.handlers.approvals, self_service))
+    helpdesk = Helpdesk(bot.services, bot.handlers.approvals, self_service, bot.handlers.helpdesk.verifier)
+    handlers = replace(bot.handlers, helpdesk=helpdesk)
     bolt = build_bolt_app(client, ws.signing_secret, handlers, bot.after_ack, redis)
     async with BackgroundServer(create_web_app(redis=redis, bolt=bolt, hook_secret=HOOK_SECRET, signing_secret=ws.signing_secret)) as server:
         yield ChatOps(bot=replace(bot, bolt=bolt, handlers=handlers), server=server, ws=ws, org=org, redis=redis)
