@@ -188,6 +188,14 @@ class SlackPort:
         )
         return frozenset(g["id"] for g in response["usergroups"] if user_id in g.get("users", []))
 
+    async def usergroup_members(self, usergroup_id: str) -> list[str]:
+        """The member ids of a Slack user group (an `@team` mention carries its id)."""
+        response = await self._call(
+            "usergroups.users.list", lambda: self._client.usergroups_users_list(usergroup=usergroup_id), Priority.PERSON
+        )
+        users: list[str] = response["users"]
+        return users
+
     async def find_posted(self, channel: str, metadata: dict[str, Any], oldest: float) -> Posted | None:
         """The message posted in `channel` at or after `oldest` (epoch seconds) that carries exactly
         this message `metadata`, if any: how a poster that died finds out whether it got through."""

@@ -153,3 +153,11 @@ async def test_any_message_text_fits_what_slack_accepts(ws: SlackWorkspace) -> N
     assert len(reply.text) <= 40_000 and reply.text.endswith("…")
     await port(ws).post("#helpdesk", reply)  # the stand-in refuses msg_too_long as Slack does
     assert ws.messages("helpdesk")[-1].text == reply.text
+
+
+async def test_a_user_groups_members_and_an_unknown_group(ws: SlackWorkspace) -> None:
+    group = ws.usergroups()[0]
+    assert await port(ws).usergroup_members(group.id) == list(group.users)
+    with pytest.raises(SlackError) as raised:
+        await port(ws).usergroup_members("S0NOSUCH01")
+    assert raised.value.error == "no_such_subteam" and not raised.value.retryable
