@@ -155,7 +155,8 @@ class Operations:
         user = self._directory.users.get(tx.user_id)
         if user is None or tx.result == "WAITING":
             return
-        origin = Origin(actor=user.log_target(), user_agent="Okta Verify")
+        # Both events of one answer share the request id, as Okta's do (one transaction).
+        origin = Origin(actor=user.log_target(), user_agent="Okta Verify", request_id=self._ids.chars(27))
         if tx.result == "SUCCESS":
             self._log.emit(
                 "user.authentication.auth_via_mfa",
@@ -164,6 +165,19 @@ class Operations:
                 targets=[user.log_target()],
             )
         elif tx.result == "REJECTED":
+            # Okta records a denied push as a failed MFA authentication (reason INVALID_CREDENTIALS,
+            # PushOnlyResponseType OV_RESPONSE_DENY), the event type an event hook can subscribe to;
+            # the deny_push event beside it is in the System Log only.
+            self._log.emit(
+                "user.authentication.auth_via_mfa",
+                origin,
+                message="Authentication of user via MFA",
+                targets=[user.log_target()],
+                outcome="FAILURE",
+                reason="INVALID_CREDENTIALS",
+                severity="WARN",
+                debug={"factor": "OKTA_VERIFY_PUSH", "PushOnlyResponseType": "OV_RESPONSE_DENY"},
+            )
             self._log.emit(
                 "user.mfa.okta_verify.deny_push",
                 origin,
