@@ -5,7 +5,6 @@ failure. Run one per replica: the store's scripts keep every question's steps to
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -46,11 +45,13 @@ class WasThisYouService:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        late = set(self._tasks)
+        while late:
+            # Again until it takes: Python 3.11's asyncio.wait_for, with which redis-py sends each command,
+            # drops a cancel that lands as the send completes (as in alerts/service.py).
+            for task in late:
+                task.cancel()
+            _, late = await asyncio.wait(late, timeout=1.0)
         self._tasks.clear()
 
     async def _supervise(self, name: str, start: Callable[[], Awaitable[None]]) -> None:
