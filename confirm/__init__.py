@@ -1,4 +1,4 @@
-""""Was this you?": risky Okta events on an account are put to its owner by DM; "No" contains at
+""" "Was this you?": risky Okta events on an account are put to its owner by DM; "No" contains at
 once and opens an incident for the security role; silence escalates. See docs/policy.md
 (`was_this_you`).
 

@@ -120,7 +120,9 @@ class WasThisYouFlow:
     async def _follow_up(self, inv: Invocation, question_id: str, action: str) -> None:
         identity = await self._identities.of(inv.user_id, fresh=True)
         if self.rules.security_role not in identity.roles:
-            await self._record(inv.user_id, "refused", source="button", detail=f"{action}: not {self.rules.security_role}")
+            await self._record(
+                inv.user_id, "refused", source="button", detail=f"{action}: not {self.rules.security_role}"
+            )
             await inv.respond(messages.refused(f"Only the {self.rules.security_role} role can do this."))
             return
         outcome, who = await self.store.follow_up(question_id, action, inv.user_id)
@@ -197,7 +199,14 @@ class WasThisYouFlow:
             posted = (dm.channel, dm.ts)
         deadline = self._clock() + self.rules.answer_within
         if await self.store.advance(
-            q.id, fence, State.NEW, to=State.ASKING, due=deadline, dm_channel=posted[0], dm_ts=posted[1], deadline=deadline
+            q.id,
+            fence,
+            State.NEW,
+            to=State.ASKING,
+            due=deadline,
+            dm_channel=posted[0],
+            dm_ts=posted[1],
+            deadline=deadline,
         ):
             await self._record(SYSTEM, "asked", q, detail=f"{q.signal}; asked <@{person_id}>")
 
@@ -332,4 +341,3 @@ class WasThisYouFlow:
 
 def _verb_name(step: str) -> str:
     return "reset-mfa" if step == "reset_factors" else _VERBS[step].value
-

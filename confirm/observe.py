@@ -1,7 +1,7 @@
 """What the flow tells whoever counts it (confirm/ sits below bot/ and cannot import its metrics):
 
-    confirm.observe.ANSWERS.observe(lambda answer, n: ...)        # questions closed, by answer
-    confirm.observe.CONTAINMENT.observe(lambda seconds: ...)      # event -> containment done
+confirm.observe.ANSWERS.observe(lambda answer, n: ...)        # questions closed, by answer
+confirm.observe.CONTAINMENT.observe(lambda seconds: ...)      # event -> containment done
 """
 
 from __future__ import annotations

@@ -153,3 +153,11 @@ async def test_any_message_text_fits_what_slack_accepts(ws: SlackWorkspace) -> N
     assert len(reply.text) <= 40_000 and reply.text.endswith("…")
     await port(ws).post("#helpdesk", reply)  # the stand-in refuses msg_too_long as Slack does
     assert ws.messages("helpdesk")[-1].text == reply.text
+
+
+async def test_person_by_email_finds_the_member_or_none(ws: SlackWorkspace, slack: BackgroundServer) -> None:
+    port = SlackPort(AsyncWebClient(token=ws.bot_token, base_url=f"{slack.url}/api/"), pacing_s=0)
+    erin = await port.person_by_email("ERIN.employee@acme.example")
+    assert erin is not None and erin.id == "U0ERIN00001" and erin.email == "erin.employee@acme.example"
+    assert await port.person_by_email("nobody-at-all@acme.example") is None
+    assert await port.person_by_email("dee.deprovisioned@acme.example") is None  # deactivated: not found

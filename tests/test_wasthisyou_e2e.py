@@ -1,4 +1,4 @@
-""""Was this you?" end to end: the Okta simulator fires its event hooks over HTTP at the bot's receiver,
+""" "Was this you?" end to end: the Okta simulator fires its event hooks over HTTP at the bot's receiver,
 the flow's consumer group reads the alert stream, the employee is asked in the Slack stand-in and
 clicks there; a real Redis holds every question; time moves by a clock the test controls."""
 
@@ -86,7 +86,9 @@ class Scene:
         assert response.status_code == 200
 
     def session_clears(self, user_id: str) -> int:
-        return sum(1 for r in self.org.requests if r.method == "DELETE" and r.path == f"/api/v1/users/{user_id}/sessions")
+        return sum(
+            1 for r in self.org.requests if r.method == "DELETE" and r.path == f"/api/v1/users/{user_id}/sessions"
+        )
 
 
 @pytest.fixture
@@ -116,7 +118,9 @@ def factor_enrolled(org: OktaOrg, login: str = ERIN_LOGIN, severity: str = "INFO
 async def test_yes_is_recorded_and_marks_the_alert(scene: Scene) -> None:
     chatops, org = scene.chatops, scene.org
     before = metric("okc_was_this_you_questions_total", answer="yes")
-    alerts = AlertService(chatops.redis, chatops.bot.slack, chatops.bot.services.policy, org_url="https://x", consumer_name="a")
+    alerts = AlertService(
+        chatops.redis, chatops.bot.slack, chatops.bot.services.policy, org_url="https://x", consumer_name="a"
+    )
     async with scene.replica(), alerts:
         event = factor_enrolled(org, severity="WARN")  # WARN: the alert rules post it to #security-alerts
         question = await scene.question()
@@ -239,7 +243,9 @@ async def test_reported_by_the_employee_contains_at_once_and_security_follows_up
     async with scene.replica():
         org.record_event("user.account.report_suspicious_activity_by_enduser", actor=erin, targets=[erin])
         incident = await scene.incident(lambda m: "reported suspicious activity" in mrkdwn(m))
-        await chatops.ws.wait_for_message(lambda m: m.channel == chatops.ws.dm_channel_id(ERIN) and "you reported" in m.text)
+        await chatops.ws.wait_for_message(
+            lambda m: m.channel == chatops.ws.dm_channel_id(ERIN) and "you reported" in m.text
+        )
         ws = chatops.ws  # Hana (helpdesk, not security) is not in the channel: her click, forged
         forged = reforged(ws, ws.block_action(SAM, "wty:suspend", message=incident), _as_user(HANA))
         assert (await ws.send(chatops.url, forged)).status_code == 200
