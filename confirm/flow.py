@@ -39,8 +39,11 @@ log = logging.getLogger(__name__)
 
 VERB = "was-this-you"  # the audit records' verb for questions and answers
 SYSTEM = "system:was-this-you"
-_VERBS = {"clear_sessions": Verb.CLEAR_SESSIONS, "expire_password": Verb.EXPIRE_PASSWORD, "suspend": Verb.SUSPEND,
-          "reset_password": Verb.RESET_PASSWORD}  # fmt: skip
+# The containment steps and follow-ups, as the operations they are.
+_VERBS = {
+    "clear_sessions": Verb.CLEAR_SESSIONS, "reset_factors": Verb.RESET_MFA, "expire_password": Verb.EXPIRE_PASSWORD,
+    "suspend": Verb.SUSPEND, "reset_password": Verb.RESET_PASSWORD,
+}  # fmt: skip
 
 
 class WasThisYouFlow:
@@ -260,10 +263,7 @@ class WasThisYouFlow:
     async def _run_step(self, step: str, q: Question) -> str:
         """'ok', or what went wrong (Okta's summary)."""
         try:
-            if step == "reset_factors":
-                await self._okta.reset_factors(q.okta_id)
-            else:
-                await perform(self._okta, Operation(_VERBS[step], q.okta_id))
+            await perform(self._okta, Operation(_VERBS[step], q.okta_id))
         except OktaError as exc:
             log.warning("was-this-you %s on %s failed: %s", step, q.okta_id, type(exc).__name__)
             return str(exc)[:200] or type(exc).__name__
@@ -340,4 +340,4 @@ class WasThisYouFlow:
 
 
 def _verb_name(step: str) -> str:
-    return "reset-mfa" if step == "reset_factors" else _VERBS[step].value
+    return _VERBS[step].value

@@ -220,10 +220,6 @@ class OktaClient:
         response = await self._lifecycle(user_id, "expire_password")
         return _outcome(response, user=User.model_validate(response.json()))
 
-    async def reset_factors(self, user_id: str) -> Outcome:
-        """Resets every MFA factor of the user: they enroll again at their next sign-in."""
-        return _outcome(await self._lifecycle(user_id, "reset_factors"))
-
     async def clear_sessions(self, user_id: str, oauth_tokens: bool = False) -> Outcome:
         response = await self._transport.request(
             "DELETE", f"/api/v1/users/{_segment(user_id)}/sessions", params={"oauthTokens": _flag(oauth_tokens)}
