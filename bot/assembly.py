@@ -25,6 +25,7 @@ from commands.helpdesk import Helpdesk
 from commands.self_service import SelfService
 from commands.targets import Resolver
 from commands.verify import Verifier
+from confirm import WasThisYouFlow
 from oktaclient import OktaClient
 from policy import Policy
 from slackport import SlackPort
@@ -64,6 +65,9 @@ def assemble(
         org_url=org_url,
     )
     approvals = ApprovalFlow(ApprovalStore(redis, recorder), okta, port, policy, identities)
+    was_this_you = (
+        WasThisYouFlow(redis, okta, port, policy, identities, recorder, org_url=org_url) if policy.was_this_you else None
+    )
     handlers = Handlers(
         helpdesk=Helpdesk(
             services,
@@ -73,6 +77,7 @@ def assemble(
         ),
         approvals=approvals,
         slack=port,
+        was_this_you=was_this_you,
     )
     after_ack = AfterAck()
     bolt = build_bolt_app(slack, signing_secret, handlers, after_ack, redis)

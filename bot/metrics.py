@@ -29,6 +29,7 @@ from alerts import deadletters, stages
 from alerts.receiver import HookOutcome, HookRequest
 from approvals.models import ApprovalState
 from audit import AuditRecord
+from confirm import observe as was_this_you
 from oktaclient import OktaClient
 from policy import Verb
 
@@ -91,6 +92,20 @@ ACK_SECONDS = Histogram(
     registry=REGISTRY,
 )
 
+WAS_THIS_YOU_QUESTIONS = Counter(
+    "okc_was_this_you_questions_total",
+    f"\"Was this you?\" questions closed, by answer ({', '.join(was_this_you.Answer)}; a report to Okta counts as no, "
+    "no Slack account as timeout).",
+    ["answer"],
+    registry=REGISTRY,
+)
+WAS_THIS_YOU_CONTAINMENT_SECONDS = Histogram(
+    "okc_was_this_you_containment_seconds",
+    "Time from the Okta event to its containment done (the employee's answer included).",
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
+    registry=REGISTRY,
+)
+
 # Label values known in advance start at zero, so rate() and absent-series alerts work from the first scrape.
 for _stage in stages.Stage:
     HOOK_EVENTS.labels(stage=_stage.value)
@@ -101,6 +116,8 @@ for _kind in get_args(HookRequest):
         HOOK_REQUESTS.labels(request=_kind, outcome=_outcome.value)
 for _reason in deadletters.Reason:
     DEAD_LETTERS.labels(reason=_reason.value)
+for _answer in was_this_you.Answer:
+    WAS_THIS_YOU_QUESTIONS.labels(answer=_answer.value)
 
 
 class _OktaRateLimits:
@@ -188,6 +205,18 @@ def count_hook_request(request: HookRequest, outcome: HookOutcome) -> None:
 def count_dead_letters() -> Callable[[], None]:
     """Count the alert pipeline's dead letters by reason in DEAD_LETTERS; returns the undo."""
     return deadletters.REASONS.observe(lambda reason, n: DEAD_LETTERS.labels(reason=reason.value).inc(n))
+
+
+def count_was_this_you() -> Callable[[], None]:
+    """Count "Was this you?" answers and containment times; returns the undo."""
+    undo_answers = was_this_you.ANSWERS.observe(lambda answer, n: WAS_THIS_YOU_QUESTIONS.labels(answer=answer.value).inc(n))
+    undo_times = was_this_you.CONTAINMENT.observe(WAS_THIS_YOU_CONTAINMENT_SECONDS.observe)
+
+    def undo() -> None:
+        undo_answers()
+        undo_times()
+
+    return undo
 
 
 def observe_okta(client: OktaClient) -> Callable[[], None]:

@@ -22,13 +22,14 @@ from starlette.routing import BaseRoute, Mount
 from alerts import AlertService
 from approvals import ApprovalFlow, run_sweeper
 from bot.assembly import Bot, assemble
-from bot.metrics import count_dead_letters, count_hook_events, observe_okta
+from bot.metrics import count_dead_letters, count_hook_events, count_was_this_you, observe_okta
 from bot.runtime import Runtime
 from bot.server import BackgroundServer
 from bot.services import Entered, Hooked, Service, Task
 from bot.settings import Settings
 from bot.startup_log import log_banner, log_startup_problems
 from bot.web import create_web_app
+from confirm import WasThisYouService
 from policy import Policy
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def build(settings: Settings, policy: Policy, policy_file: Path, runtime: Runtim
         Hooked("Okta metrics", lambda: observe_okta(runtime.okta)),
         Hooked("hook event metrics", count_hook_events),
         Hooked("dead-letter metrics", count_dead_letters),
+        Hooked("was-this-you metrics", count_was_this_you),
     ]
     if settings.socket_mode:
         assert settings.slack_app_token is not None
@@ -109,6 +111,10 @@ def build(settings: Settings, policy: Policy, policy_file: Path, runtime: Runtim
             ),
         ),
     ]
+    if bot.handlers.was_this_you is not None:
+        # its own consumer group on the alert stream, and the sweeper of deadlines and orphaned work
+        services.append(Entered("was-this-you", WasThisYouService(
+            runtime.redis, bot.handlers.was_this_you, consumer_name=f"{socket.gethostname()}:{web.port}")))
     if runtime.okta_sim is not None:
         # The simulated org delivers its events to this very server, through the real hook path.
         services.append(Task("sandbox hook registration", lambda: _register_sandbox_hook(runtime, policy, f"{web.url}/okta/hooks")))
@@ -181,6 +187,11 @@ def banner(process: Process) -> None:
 async def _register_sandbox_hook(runtime: Runtime, policy: Policy, url: str) -> None:
     from alerts.subscriptions import hook_event_types
     from bot.hooks_cli import DEFAULT_NAME, eligible_event_types, register_hook
+    from confirm import EVENT_TYPES
 
     rules = policy.alerts.rules if policy.alerts else ()
-    await register_hook(runtime.okta, url, DEFAULT_NAME, hook_event_types(rules, eligible_event_types()), runtime.hook_secret)
+    eligible = eligible_event_types()
+    wanted = hook_event_types(rules, eligible)
+    if policy.was_this_you is not None:  # the events the questions come from, besides the alerts'
+        wanted = sorted(set(wanted) | (set(EVENT_TYPES) & eligible))
+    await register_hook(runtime.okta, url, DEFAULT_NAME, wanted, runtime.hook_secret)

@@ -49,6 +49,9 @@ from commands.cards import ACTION_PREFIX, CARD_BLOCK_PREFIX
 from commands.grammar import Command, Login, OktaUserId, ParseError, parse
 from commands.helpdesk import Helpdesk, is_self_service
 from commands.verbs import help_text
+from confirm import ACTION_PREFIX as WAS_THIS_YOU_PREFIX
+from confirm import ACTIONS as WAS_THIS_YOU_ACTIONS
+from confirm import WasThisYouFlow
 from policy import Verb
 from slackport import Reply, Responder, SlackError, SlackPort
 from slacktext import escape
@@ -64,6 +67,7 @@ _BUTTON_VALUE = re.compile(r"[^\s\"“”<>]{1,255}( [^\s\"“”<>]{1,64})?")
 # `okta:<verb>`, and `okta:<verb>:<n>` where one message has several buttons of a verb (Slack wants
 # action_ids distinct within a block)
 _BUTTON_VERB = re.compile(re.escape(ACTION_PREFIX) + r"([a-z-]{1,32})(:[0-9]{1,3})?")
+_QUESTION_ID = re.compile(r"[0-9a-f]{16}")  # a "Was this you?" button's value
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class Handlers:
     helpdesk: Helpdesk
     approvals: ApprovalFlow
     slack: SlackPort  # for answers Slack gives no response_url for (forms, the Home tab)
+    was_this_you: WasThisYouFlow | None = None  # when the policy has a `was_this_you` section
 
 
 # Bolt also reads its configuration from the environment by itself: with SLACK_BOT_TOKEN set (as in
@@ -217,6 +222,20 @@ def build_bolt_app(
         draft = Draft.model_validate_json(payload.view.private_metadata)
         inv = _form_invocation(handlers.slack, payload.user.id, draft.channel_id)
         then(inv.respond, handlers.approvals.abandoned(inv, draft))
+
+    @app.action(re.compile("^" + re.escape(WAS_THIS_YOU_PREFIX)))
+    async def on_was_this_you(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """The employee's Yes/No, and the security role's follow-ups on an incident."""
+        await ack()
+        payload = BlockActions.model_validate(body)
+        action = payload.actions[0]
+        question = action.value or ""
+        if handlers.was_this_you is None or action.action_id not in WAS_THIS_YOU_ACTIONS:
+            raise ValueError("not a was-this-you button")  # answered by _on_error
+        if not _QUESTION_ID.fullmatch(question):
+            raise ValueError("not a question id")
+        inv = _button_invocation(payload, respond)
+        then(inv.respond, handlers.was_this_you.click(inv, action.action_id, question))
 
     register_home(app, handlers.helpdesk.self_service, handlers.slack, after_ack)
     return app

@@ -19,7 +19,7 @@ sleeping), transition_seconds (how long activation and deactivation take), hook_
 
 State set-up (silent): add_user, get_user (id, login or shortname), add_group, get_group, add_member,
 enroll_factor. Scenarios (write System Log events, which event hooks deliver): lock_out, fail_sign_ins,
-sign_in, record_event, answer_push(transaction id, user id or login, "SUCCESS"|"REJECTED"|"TIMEOUT").
+sign_in, record_event, answer_push(transaction id, user id or login, "SUCCESS"|"REJECTED"|"TIMEOUT"), push_bomb(user, count).
 Observation: log_events, requests (method, path, raw query), token_requests, hook_deliveries, in_flight,
 peak_in_flight, and `await hooks_idle()` / `await redeliver_last()` / `await until_in_flight(n)`.
 """

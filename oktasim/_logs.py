@@ -97,10 +97,12 @@ class SystemLog:
         outcome: str = "SUCCESS",
         reason: str | None = None,
         severity: str = "INFO",
+        debug: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Writes one event; `debug` adds to its debugContext.debugData."""
         now = self._clock.now()
         request_id = origin.request_id or self._ids.chars(27)
-        debug_data: dict[str, Any] = {"requestId": request_id}
+        debug_data: dict[str, Any] = {"requestId": request_id, **(debug or {})}
         if origin.url:
             debug_data.update(requestUri=origin.url.split("?", 1)[0], url=origin.url)
         geo = geographical_context(origin.ip)

@@ -155,7 +155,8 @@ class Operations:
         user = self._directory.users.get(tx.user_id)
         if user is None or tx.result == "WAITING":
             return
-        origin = Origin(actor=user.log_target(), user_agent="Okta Verify")
+        # Both events of one answer share the request id, as Okta's do (one transaction).
+        origin = Origin(actor=user.log_target(), user_agent="Okta Verify", request_id=self._ids.chars(27))
         if tx.result == "SUCCESS":
             self._log.emit(
                 "user.authentication.auth_via_mfa",
@@ -164,16 +165,18 @@ class Operations:
                 targets=[user.log_target()],
             )
         elif tx.result == "REJECTED":
-            self._log.emit(
-                "user.mfa.okta_verify.deny_push",
-                origin,
-                message="User rejected Okta push verify",
-                targets=[user.log_target()],
-                outcome="FAILURE",
-                reason="User rejected Okta push verify",
-                severity="WARN",
-            )
-
+            # Okta records a denied push as a failed MFA authentication (reason INVALID_CREDENTIALS,
+            # PushOnlyResponseType OV_RESPONSE_DENY), the event type an event hook can subscribe to;
+            # the deny_push event beside it is in the System Log only.
+            denied = {"factor": "OKTA_VERIFY_PUSH", "PushOnlyResponseType": "OV_RESPONSE_DENY"}
+            for event_type, message, reason, debug in (
+                ("user.authentication.auth_via_mfa", "Authentication of user via MFA", "INVALID_CREDENTIALS", denied),
+                ("user.mfa.okta_verify.deny_push", "User rejected Okta push verify", "User rejected Okta push verify", None),
+            ):
+                self._log.emit(
+                    event_type, origin, message=message, targets=[user.log_target()], outcome="FAILURE", reason=reason,
+                    severity="WARN", debug=debug,
+                )  # fmt: skip
 
 def _complete(user: User, op: Op, target: UserStatus | None, moment: datetime) -> None:
     user.transitioning_to = None

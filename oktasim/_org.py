@@ -3,7 +3,7 @@ the scenario helpers share (so both write the same System Log events and trigger
 
 State set-up helpers (add_user, add_group, add_member, enroll_factor) change state silently, like an
 org that already looked that way; scenario helpers (lock_out, fail_sign_ins, sign_in, record_event,
-answer_push) and API calls write System Log events, which event hooks deliver; the operations both
+answer_push, push_bomb) and API calls write System Log events, which event hooks deliver; the operations both
 share live in `org.ops`.
 """
 
@@ -299,6 +299,21 @@ class OktaOrg:
         if tx is not None:
             self.ops.push_answered(tx)
         return tx
+
+    def push_bomb(self, user: User | str, count: int) -> list[PushTransaction]:
+        """MFA fatigue: `count` Okta Verify pushes that someone holding the password sets off, each
+        rejected by the user's phone. The user needs an active push factor."""
+        target = self._user(user)
+        push = next((f for f in target.factors if f.factor_type == "push" and f.status == "ACTIVE"), None)
+        if push is None:
+            raise ValueError(f"{target.login} has no active Okta Verify push factor")
+        rejected = []
+        for _ in range(count):
+            tx = self.pushes.start(target, push)
+            answered = self.answer_push(tx.id, "REJECTED")
+            assert answered is not None
+            rejected.append(answered)
+        return rejected
 
     # views and hooks
 

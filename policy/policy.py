@@ -31,6 +31,7 @@ from policy.sections import (
     require_write_verbs,
 )
 from policy.verbs import ALWAYS_ALLOWED_VERBS, APPROVAL_BY_DEFAULT, GROUP_VERBS, Verb
+from policy.was_this_you import WasThisYou
 
 
 class Policy(Section):
@@ -43,6 +44,7 @@ class Policy(Section):
     self_service: SelfService = SelfService()
     alerts: Alerts | None = None
     verification: Verification = Verification()
+    was_this_you: WasThisYou | None = None  # "Was this you?" questions (confirm/); off when absent
 
     @field_validator("verbs")
     @classmethod

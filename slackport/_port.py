@@ -168,19 +168,20 @@ class SlackPort:
 
     async def person(self, user_id: str) -> SlackPerson:
         response = await self._call("users.info", lambda: self._client.users_info(user=user_id), Priority.PERSON)
-        user = response["user"]
-        profile = user.get("profile", {})
-        return SlackPerson(
-            id=user["id"],
-            name=user.get("real_name") or profile.get("real_name") or user.get("name", ""),
-            email=profile.get("email"),
-            # users.info reports the flag only when the app may see it; absent is not "unverified"
-            email_verified=user.get("is_email_confirmed", True),
-            is_bot=bool(user.get("is_bot")) or user_id == "USLACKBOT",
-            is_restricted=bool(user.get("is_restricted")),
-            is_ultra_restricted=bool(user.get("is_ultra_restricted")),
-            deleted=bool(user.get("deleted")),
-        )
+        return _person(response["user"], user_id)
+
+    async def person_by_email(self, email: str) -> SlackPerson | None:
+        """The member whose profile has this email (users.lookupByEmail), or None when Slack knows
+        none (deactivated members are not found either)."""
+        try:
+            response = await self._call(
+                "users.lookupByEmail", lambda: self._client.users_lookupByEmail(email=email), Priority.PERSON
+            )
+        except SlackError as exc:
+            if exc.error == "users_not_found":
+                return None
+            raise
+        return _person(response["user"], response["user"]["id"])
 
     async def usergroups_of(self, user_id: str) -> frozenset[str]:
         response = await self._call(
@@ -286,3 +287,18 @@ def _retry_after(exc: SlackApiError) -> float | None:
         return max(0.0, float(raw)) if raw is not None else 1.0
     except ValueError:
         return 1.0
+
+
+def _person(user: dict[str, Any], user_id: str) -> SlackPerson:
+    profile = user.get("profile", {})
+    return SlackPerson(
+        id=user["id"],
+        name=user.get("real_name") or profile.get("real_name") or user.get("name", ""),
+        email=profile.get("email"),
+        # users.info reports the flag only when the app may see it; absent is not "unverified"
+        email_verified=user.get("is_email_confirmed", True),
+        is_bot=bool(user.get("is_bot")) or user_id == "USLACKBOT",
+        is_restricted=bool(user.get("is_restricted")),
+        is_ultra_restricted=bool(user.get("is_ultra_restricted")),
+        deleted=bool(user.get("deleted")),
+    )

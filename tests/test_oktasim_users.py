@@ -267,10 +267,15 @@ async def test_push_verify_waits_for_the_answer(okta_org: OktaOrg, api: httpx.As
         final = (await api.get(poll)).json()
         assert final["factorResult"] == answer
         assert ("_links" in final) == (answer != "SUCCESS"), "finished pushes link back to verify, except on success"
-    assert [e["eventType"] for e in okta_org.log_events if e["eventType"].startswith("user.")] == [
-        "user.authentication.auth_via_mfa",
-        "user.mfa.okta_verify.deny_push",
+    events = [e for e in okta_org.log_events if e["eventType"].startswith("user.")]
+    assert [(e["eventType"], e["outcome"]["result"]) for e in events] == [
+        ("user.authentication.auth_via_mfa", "SUCCESS"),
+        ("user.authentication.auth_via_mfa", "FAILURE"),  # the rejection, as a hook can receive it
+        ("user.mfa.okta_verify.deny_push", "FAILURE"),
     ]
+    denied = events[1]["debugContext"]["debugData"]
+    assert denied["PushOnlyResponseType"] == "OV_RESPONSE_DENY" and events[1]["outcome"]["reason"] == "INVALID_CREDENTIALS"
+    assert denied["requestId"] == events[2]["debugContext"]["debugData"]["requestId"], "one answer, one transaction"
 
 
 async def test_push_answered_by_user_or_in_advance_and_timing_out(okta_org: OktaOrg, api: httpx.AsyncClient) -> None:

@@ -218,3 +218,17 @@ def test_error_message_lists_each_problem_on_its_own_line() -> None:
         " (90s, 15m, 1h, 1d)\n"
         "  - line 8: approvals.extra: unknown key"
     )
+
+
+def test_was_this_you_defaults_and_errors_fail_closed() -> None:
+    policy = load_policy(EXAMPLE)
+    rules = policy.was_this_you
+    assert rules is not None and rules.answer_within == 1800 and rules.security_role == "security"
+    assert [c.value for c in rules.containment] == ["clear_sessions"]
+    assert rules.ask.push_bombing.rejections == 3 and rules.ask.new_country.lookback == 30 * 86400
+    base = EXAMPLE.read_text(encoding="utf-8").split("was_this_you:")[0]
+    bad = base + 'was_this_you:\n  channel: "#sec"\n  security_role: security\n  containment: [wipe_laptop]\n  answer_within: soon\n'
+    found = "\n".join(problems(bad))
+    assert "containment[0]: Input should be 'clear_sessions'" in found and "'soon' is not a duration" in found
+    assert problems(base + 'was_this_you:\n  channel: "#sec"\n  security_role: nobody\n')
+    assert problems(base + 'was_this_you:\n  channel: "#sec"\n  security_role: security\n  containment: []\n')

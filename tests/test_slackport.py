@@ -161,3 +161,11 @@ async def test_a_user_groups_members_and_an_unknown_group(ws: SlackWorkspace) ->
     with pytest.raises(SlackError) as raised:
         await port(ws).usergroup_members("S0NOSUCH01")
     assert raised.value.error == "no_such_subteam" and not raised.value.retryable
+
+
+async def test_person_by_email_finds_the_member_or_none(ws: SlackWorkspace, slack: BackgroundServer) -> None:
+    port = SlackPort(AsyncWebClient(token=ws.bot_token, base_url=f"{slack.url}/api/"), pacing_s=0)
+    erin = await port.person_by_email("ERIN.employee@acme.example")
+    assert erin is not None and erin.id == "U0ERIN00001" and erin.email == "erin.employee@acme.example"
+    assert await port.person_by_email("nobody-at-all@acme.example") is None
+    assert await port.person_by_email("dee.deprovisioned@acme.example") is None  # deactivated: not found
