@@ -36,6 +36,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "users.info": ("users:read", "users:read.email"),
     # roles granted to Slack user groups in the policy file
     "usergroups.list": ("usergroups:read",),
+    "usergroups.users.list": ("usergroups:read",),  # a Slack user group's members, for bulk changes
     "views.open": (),
     "views.publish": (),  # the App Home tab
 }
