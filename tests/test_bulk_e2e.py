@@ -137,7 +137,7 @@ async def test_unknown_groups_and_unreadable_user_groups_change_nothing(bot: Cha
     missing = await ask(bot, HANA, f"bulk-add-to-group \"No Such Bulk Group\" {logins[0]}")
     assert "No Okta group is named *No Such Bulk Group*" in missing.text
     bot.org.add_group("Bulk Team Gone")
-    gone = await ask(bot, HANA, f"bulk-add-to-group \"Bulk Team Gone\" <!subteam^S0GONE00001|@gone>")
+    gone = await ask(bot, HANA, "bulk-add-to-group \"Bulk Team Gone\" <!subteam^S0GONE00001|@gone>")
     assert gone.text == ":x: I could not read the members of <!subteam^S0GONE00001> (`no_such_subteam`); nothing was changed."
     nobody = await ask(bot, HANA, "bulk-remove-from-group \"Bulk Team Gone\" ghost.one@acme.example")
     assert "0 removed · 0 not members · 1 not found · 0 failed" in nobody.text
