@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
-from oktaclient import OktaClient
+from oktaclient import OktaClient, search
 from oktaclient.errors import OktaError, OktaNotFound
+from policy import Policy
 
 PREFIX = "okc:bulk:"
+PROTECTED = "protected account: change it in the Okta admin console"
 CONCURRENCY = 8  # far below Okta's 75 in flight per org; the client's own cap applies too
 
 
@@ -44,6 +46,13 @@ class Batch(BaseModel):
     group_name: str
     users: tuple[Member, ...]
     not_found: tuple[str, ...] = ()  # as typed: names the resolver could not match
+    refused: tuple[tuple[str, str], ...] = ()  # login, why: left out (a protected account)
+    requester: str = ""  # the Slack member who asked
+    channel: str | None = None  # where they asked: the progress message goes there
+
+    @property
+    def total(self) -> int:
+        return len(self.users) + len(self.not_found) + len(self.refused)
 
 
 def new_batch_id() -> str:
@@ -83,7 +92,7 @@ Progress = Callable[[Tally], Awaitable[None]]
 async def run_batch(okta: OktaClient, batch: Batch, progress: Progress) -> Tally:
     """Make the batch's changes; `progress` is awaited after each settled user (it decides itself
     how often to show it). Raises the client's typed errors only for reading the group's members."""
-    tally = Tally(total=len(batch.users) + len(batch.not_found), not_found=list(batch.not_found))
+    tally = Tally(total=batch.total, not_found=list(batch.not_found), failed=list(batch.refused))
     members = {user.id async for user in okta.list_group_users(batch.group_id)}
     change = okta.add_user_to_group if batch.adding else okta.remove_user_from_group
     todo: asyncio.Queue[Member] = asyncio.Queue()
@@ -109,3 +118,15 @@ async def run_batch(okta: OktaClient, batch: Batch, progress: Progress) -> Tally
 
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     return tally
+
+
+async def without_protected(okta: OktaClient, policy: Policy, batch: Batch) -> Batch:
+    """The batch with the users the policy protects now moved to `refused`: protected logins, and
+    members of protected groups (each such group's members read once, not each user's groups)."""
+    shielded: set[str] = set()
+    for name in policy.protected.okta_groups:
+        async for group in okta.search_groups(search.eq("profile.name", name)):
+            shielded |= {user.id async for user in okta.list_group_users(group.id)}
+    keep = [u for u in batch.users if u.id not in shielded and not policy.is_protected(u.login, ())]
+    refused = [(u.login, PROTECTED) for u in batch.users if u not in keep]
+    return batch.model_copy(update={"users": tuple(keep), "refused": (*batch.refused, *refused)})

@@ -14,16 +14,21 @@ import json
 import logging
 from typing import Any
 
+from actions.bulk import Batch, BatchStore, without_protected
+from actions.bulk_progress import BatchRun
+from actions.bulk_report import summary
 from actions.describe import describe
 from actions.identity import Identities, Identity
 from actions.invocation import Invocation
 from actions.okta_errors import explain
 from actions.operations import EFFECTS, Operation, perform, took_effect
 from approvals.messages import (
+    BATCH_FORM_SECONDS,
     REFUSALS,
     Draft,
     approval_message,
     approvers_line,
+    batch_params,
     deny_form,
     refusal_text,
     request_form,
@@ -36,9 +41,10 @@ from approvals.store import ApprovalStore
 from audit import AuditRecord
 from audit.recorder import now
 from oktaclient import OktaClient
-from oktaclient.errors import OktaError
+from oktaclient.errors import OktaError, OktaNotFound
 from oktaclient.models import Group, User
 from policy import ApprovalRule, Policy, Verb
+from policy.verbs import BULK_VERBS
 from slackport import Reply, SlackError, SlackPort
 from slackport import blockkit as bk
 from slacktext import capped, escape, slack_date
@@ -54,6 +60,8 @@ class ApprovalFlow:
         slack: SlackPort,
         policy: Policy,
         identities: Identities,
+        *,
+        batches: BatchStore,
     ) -> None:
         self.store = store
         self.okta = okta
@@ -61,6 +69,8 @@ class ApprovalFlow:
         self.policy = policy
         self.identities = identities
         self.recorder = store.recorder
+        self.batches = batches  # a batch request's users: its form and params carry only the batch id
+        self.batch_run = BatchRun(okta, slack, self.recorder)
 
     # --- asking -------------------------------------------------------------------------------------
 
@@ -85,6 +95,25 @@ class ApprovalFlow:
             },
             channel_id=inv.channel_id,
         )
+        await self._ask(inv, draft, rule)
+
+    async def request_batch(self, inv: Invocation, batch: Batch, rule: ApprovalRule) -> None:
+        """One request for a whole batch (saved in the BatchStore for as long as it may wait)."""
+        await self.batches.save(batch, ttl=rule.expiry_seconds + BATCH_FORM_SECONDS)
+        draft = Draft(
+            verb=Verb.BULK_ADD_TO_GROUP if batch.adding else Verb.BULK_REMOVE_FROM_GROUP,
+            target=batch.group_name,
+            target_id=batch.group_id,
+            params=batch_params(batch, includes_requester=await self._includes(inv.user_id, batch)),
+            channel_id=inv.channel_id,
+        )
+        await self._ask(inv, draft, rule)
+
+    async def _includes(self, user_id: str, batch: Batch) -> bool:
+        identity = await self.identities.of(user_id)
+        return any(identity.is_okta_user(user.id) for user in batch.users)
+
+    async def _ask(self, inv: Invocation, draft: Draft, rule: ApprovalRule) -> None:
         if inv.trigger_id and await self._open_form(inv.trigger_id, request_form(draft, rule)):
             if inv.source == "command":  # replaces "working on it", which would otherwise stay on screen
                 text = f":memo: `{draft.verb}` on {draft.label} needs approval: send the form to ask for it."
@@ -98,7 +127,7 @@ class ApprovalFlow:
         """The request form was sent: post the request, if the requester may still ask for it."""
         identity = await self.identities.of(inv.user_id)
         # roles can change while a form is open, and another replica may run another policy
-        on_self = identity.is_okta_user(draft.target_id)
+        on_self = identity.is_okta_user(draft.target_id) or bool(draft.params.get("includes_requester"))
         decision = self.policy.decide(draft.verb, identity.roles, group_name=draft.params.get("group_name"), on_self=on_self)
         if decision.approval is None:
             why = f"the policy no longer has you request `{draft.verb}` this way"
@@ -212,6 +241,8 @@ class ApprovalFlow:
         target is not protected now; with `approvers`, each approver still holds the approver role.
         """
         verb = Verb(request.verb)
+        if verb in BULK_VERBS:
+            return await self._batch_no_longer_allowed(request, approvers=approvers)
         requester = await self.identities.of(request.requester, fresh=True)
         on_self = requester.is_okta_user(request.target_id)
         group = request.params.get("group_name")
@@ -222,7 +253,25 @@ class ApprovalFlow:
         groups = [g.profile.name async for g in self.okta.list_user_groups(user.id)]
         if self.policy.is_protected(user.profile.login, groups):
             return f"{describe(user)} is now a protected account"
-        for approver in request.approvals if approvers else ():
+        return await self._approvers_stale(request) if approvers else None
+
+    async def _batch_no_longer_allowed(self, request: ApprovalRequest, *, approvers: bool) -> str | None:
+        """For a batch: the group still exists and the requester may still change it, asked with
+        the group's name now (a renamed group may have become privileged). The users are checked
+        when it runs: a protected one is left out, a deleted one is not found."""
+        assert request.target_id is not None  # a batch request names its group
+        try:
+            group = await self.okta.get_group(request.target_id)
+        except OktaNotFound:
+            return f"the group *{escape(request.target or request.target_id)}* no longer exists"
+        requester = await self.identities.of(request.requester, fresh=True)
+        on_self = bool(request.params.get("includes_requester"))
+        if not self.policy.decide(request.verb, requester.roles, group_name=group.profile.name, on_self=on_self).allowed:
+            return f"<@{request.requester}> may no longer run `{request.verb}`"
+        return await self._approvers_stale(request) if approvers else None
+
+    async def _approvers_stale(self, request: ApprovalRequest) -> str | None:
+        for approver in request.approvals:
             if request.approver_role not in (await self.identities.of(approver, fresh=True)).roles:
                 return f"<@{approver}> no longer holds the *{escape(request.approver_role)}* role"
         return None
@@ -267,6 +316,9 @@ class ApprovalFlow:
         return False
 
     async def _execute(self, request: ApprovalRequest, executor: str) -> None:
+        if Verb(request.verb) in BULK_VERBS:
+            await self._execute_batch(request, executor)
+            return
         op = _operation(request)
         effect = EFFECTS[op.verb]
         label = target_label(request)
@@ -287,6 +339,28 @@ class ApprovalFlow:
             finished = await self.store.finish(
                 request.id, True, f"{label}: {effect.past}", outcome.request_id, executor=executor
             )
+        await self._finished(request, finished)
+
+    async def _execute_batch(self, request: ApprovalRequest, executor: str) -> None:
+        """Run an approved batch once, with its progress message; the request ends SUCCEEDED when
+        no change failed (not found and unchanged users are not failures), FAILED otherwise."""
+        okta_request_id = None
+        try:
+            stale = await self._batch_no_longer_allowed(request, approvers=True)
+            batch = await self.batches.load(str(request.params.get("batch_id")))
+            if stale is None and (batch is None or batch.requester != request.requester):
+                stale = "the batch is no longer stored (it expired)"
+            if stale is not None or batch is None:
+                finished = await self.store.finish(request.id, False, f"Not run: {stale}.", executor=executor)
+                await self._finished(request, finished)
+                return
+            batch = await without_protected(self.okta, self.policy, batch)
+            tally = await self.batch_run.run(batch, actor=request.requester, source="approval", approval_id=request.id)
+            succeeded, detail = not tally.failed, summary(batch, tally)
+        except OktaError as exc:
+            succeeded, detail = False, explain(exc, f"Running the batch on group *{escape(request.target or '')}*")
+            okta_request_id = getattr(exc, "request_id", None)
+        finished = await self.store.finish(request.id, succeeded, detail, okta_request_id, executor=executor)
         await self._finished(request, finished)
 
     async def _finished(self, request: ApprovalRequest, finished: TransitionResult) -> None:

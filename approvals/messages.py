@@ -8,13 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from actions.bulk import Batch
 from actions.describe import status_marker
 from approvals.models import ApprovalRequest, ApprovalState, Refusal, TransitionResult
 from policy import ApprovalRule, Verb
 from slackport import Reply
 from slackport import blockkit as bk
 from slackport.blockkit import ActionsBlock, Block, InputBlock, PlainTextInputElement, View
-from slacktext import escape, fit, fit_plain, slack_date
+from slacktext import capped, escape, fit, fit_plain, slack_date
 
 APPROVE_ACTION = "approval:approve"
 DENY_ACTION = "approval:deny"
@@ -22,6 +23,9 @@ CANCEL_ACTION = "approval:cancel"
 REQUEST_VIEW = "approval:request"
 DENY_VIEW = "approval:deny"
 REASON_BLOCK, REASON_INPUT = "reason", "reason_input"
+# A batch waits in the BatchStore while its request form is open, then for as long as the request may.
+BATCH_FORM_SECONDS = 3600
+_BATCH_PREVIEW = 20  # logins of a batch shown to approvers (all of them are in the final report)
 
 _STATE_LINES = {
     ApprovalState.PENDING: ":hourglass_flowing_sand: Waiting for approval",
@@ -65,10 +69,11 @@ def approval_message(request: ApprovalRequest) -> Reply:
     group = _object(p)
     profile = " · ".join(escape(v) for v in (p.get("target_title"), p.get("target_department")) if v)
     status = p.get("target_status")
+    who = f"*Users*\n{p['users_preview']}" if "batch_id" in p else f"*User*\n{target_label(request)}"
     facts = [
         f"*Requested by*\n<@{request.requester}>",
         f"*Action*\n`{request.verb}`{group}",
-        f"*User*\n{target_label(request)}" + (f"\n{profile}" if profile else ""),
+        who + (f"\n{profile}" if profile else ""),
         f"*Status when asked*\n{status_marker(status) if status else '—'}",
         f"*Needs*\n{request.required_approvals} × {escape(request.approver_role)}",
         f"*Approved by*\n{approvers_line(request)}",
@@ -95,6 +100,25 @@ def approval_message(request: ApprovalRequest) -> Reply:
     blocks.append(bk.context(context))
     text = f"Approval {request.state.lower()}: {request.verb} {p.get('target_label') or request.target or ''}"
     return bk.reply(text, blocks)
+
+
+def batch_params(batch: Batch, *, includes_requester: bool) -> dict[str, Any]:
+    """A batch request's params: its id (the users are in the BatchStore), its group, and what
+    approvers read: how many users, the first logins, who was not found."""
+    logins = [escape(user.login) for user in batch.users]
+    preview = f"{len(logins)} user{'s' if len(logins) != 1 else ''}: " + capped(logins, 1000, sep=", ", at_most=_BATCH_PREVIEW)
+    if batch.not_found:
+        preview += f"\n{len(batch.not_found)} not found, left out"
+    if batch.refused:
+        preview += f"\n{len(batch.refused)} protected, left out"
+    return {
+        "batch_id": batch.id,
+        "group_id": batch.group_id,
+        "group_name": batch.group_name,
+        "target_label": f"{len(batch.users)} user{'s' if len(batch.users) != 1 else ''}",
+        "users_preview": preview,
+        "includes_requester": includes_requester,
+    }
 
 
 def requested_reply(draft: Draft, rule: ApprovalRule, request: ApprovalRequest) -> Reply:
@@ -132,7 +156,7 @@ def request_form(draft: Draft, rule: ApprovalRule) -> dict[str, Any]:
 
 
 # Draft params shown to people only: cut when the draft would not fit a view's private_metadata.
-_SHOWN_ONLY = ("target_label", "target_title", "target_department")
+_SHOWN_ONLY = ("target_label", "target_title", "target_department", "users_preview")
 
 
 def _draft_metadata(draft: Draft) -> str:

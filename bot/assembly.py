@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from actions.bulk import BatchStore
 from actions.identity import Identities
 from actions.push_check import DEFAULT_TIMING, PushTiming
 from actions.verifications import Verifications
@@ -64,7 +65,7 @@ def assemble(
         recorder=recorder,
         org_url=org_url,
     )
-    approvals = ApprovalFlow(ApprovalStore(redis, recorder), okta, port, policy, identities)
+    approvals = ApprovalFlow(ApprovalStore(redis, recorder), okta, port, policy, identities, batches=BatchStore(redis))
     was_this_you = (
         WasThisYouFlow(redis, okta, port, policy, identities, recorder, org_url=org_url) if policy.was_this_you else None
     )

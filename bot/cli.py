@@ -17,6 +17,7 @@ from bot.settings import SettingsError
 
 SUBCOMMANDS = (
     "bot.serve", "bot.simulator_cli", "bot.manifest", "bot.check", "bot.hooks_cli", "bot.keys_cli", "bot.alerts_cli",
+    "bot.audit_cli",
 )
 
 

@@ -34,8 +34,10 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.open": ("im:write",),
     # the caller's profile; its email (matched to the Okta login) needs users:read.email
     "users.info": ("users:read", "users:read.email"),
+    "users.lookupByEmail": ("users:read.email",),  # the employee an Okta event is about (confirm/)
     # roles granted to Slack user groups in the policy file
     "usergroups.list": ("usergroups:read",),
+    "usergroups.users.list": ("usergroups:read",),  # a Slack user group's members, for bulk changes
     "views.open": (),
     "views.publish": (),  # the App Home tab
 }

@@ -40,6 +40,9 @@ VERB_SCOPES: dict[Verb, tuple[str, ...]] = {
     Verb.ACTIVATE: (USERS_MANAGE,),
     Verb.REACTIVATE: (USERS_MANAGE,),
     Verb.VERIFY: (USERS_MANAGE,),  # the push verify (the factor list and its poll are read scopes)
+    # users resolved one by one (logins, ids, Slack members' emails), the group's members read once
+    Verb.BULK_ADD_TO_GROUP: (USERS_READ, GROUPS_READ, GROUPS_MANAGE),
+    Verb.BULK_REMOVE_FROM_GROUP: (USERS_READ, GROUPS_READ, GROUPS_MANAGE),
 }
 # Reading the System Log instead of receiving event hooks (OKTA_POLL_LOGS).
 POLLING = "alerts from the System Log (OKTA_POLL_LOGS)"

@@ -34,6 +34,7 @@ _SECRET_FIELDS = {
     "okta_private_key_previous",
     "okta_hook_secret",
     "okta_hook_secret_previous",
+    "audit_hec_token",
     "redis_url",  # it may carry a password (moved to redis_password once parsed)
     "redis_password",
     "redis_sentinel_password",
@@ -97,6 +98,9 @@ class Settings(BaseSettings):
     # A log line per HTTP request: off by default, since under a burst of commands writing them
     # costs about a third of what acking does (bench/bench_ack.py); commands are in the audit trail.
     log_access: bool = False
+    # `okta-chatops audit export --follow --hec`: a Splunk HEC-compatible endpoint and its token
+    audit_hec_url: str | None = None
+    audit_hec_token: SecretStr | None = None
 
     @field_validator("okta_scopes", mode="before")
     @classmethod
@@ -110,6 +114,13 @@ class Settings(BaseSettings):
     def _api_url(cls, value: str) -> str:
         _require_http_url(value)
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("audit_hec_url")
+    @classmethod
+    def _hec_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _require_http_url(value)
+        return value
 
     @field_validator("okta_org_url")
     @classmethod

@@ -53,13 +53,17 @@ from confirm import ACTION_PREFIX as WAS_THIS_YOU_PREFIX
 from confirm import ACTIONS as WAS_THIS_YOU_ACTIONS
 from confirm import WasThisYouFlow
 from policy import Verb
+from policy.verbs import BULK_VERBS
 from slackport import Reply, Responder, SlackError, SlackPort
-from slacktext import escape
+from slacktext import escape, fit
 
 log = logging.getLogger(__name__)
 
 # Verbs that wait a minute for someone's phone (Okta Verify), like self-service: unbounded slots.
 WAITING_VERBS = frozenset({Verb.VERIFY})
+# A batch run at once (no approval needed) takes as long as Okta's rate limits make it: unbounded too.
+LONG_VERBS = WAITING_VERBS | BULK_VERBS
+ECHOED = 300  # characters of the command repeated in "working on it" (a batch can be 60,000)
 STALE_BUTTON = ":warning: This button is no longer valid; nothing was done. Run the command instead (`/okta help`)."
 # what a user card's or an alert's button value may be: one token, a login or an Okta id, and for
 # paged answers and factor buttons one more (`<user id> <page>`, `<user id> <factor id>`)
@@ -143,7 +147,7 @@ def build_bolt_app(
         if parsed.verb == Verb.HELP:
             await ack(text=help_text(parsed.topic))
             return
-        await ack(text=f":hourglass_flowing_sand: Working on `{command} {escape(slash.text.strip())}`…")
+        await ack(text=f":hourglass_flowing_sand: Working on `{command} {fit(escape(slash.text.strip()), ECHOED)}`…")
         inv = Invocation(
             user_id=slash.user_id,
             respond=ResponseUrlResponder(respond),
@@ -153,7 +157,7 @@ def build_bolt_app(
         # Self-service and verify may wait a minute for a phone (Okta Verify): they must not hold one
         # of the slots that bound the helpdesk's Okta and Redis work.
         work = _timed(parsed.verb, handlers.helpdesk.run(inv, parsed))
-        then(inv.respond, work, replace=True, bounded=not (is_self_service(parsed) or parsed.verb in WAITING_VERBS))
+        then(inv.respond, work, replace=True, bounded=not (is_self_service(parsed) or parsed.verb in LONG_VERBS))
 
     @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
     async def on_verb_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -30,16 +30,18 @@ from typing import Annotated, Literal, NoReturn
 from pydantic import BaseModel, ConfigDict, Field
 
 from commands.verbs import VERB_SPECS, Operands, VerbSpec
-from policy.verbs import SELF_SERVICE_VERBS, Verb
+from policy.verbs import BULK_MAX, BULK_VERBS, SELF_SERVICE_VERBS, Verb
 from slacktext import escape, unescape
 
 MAX_LENGTH = 1000  # far above any real command; bounds the work done on pasted junk
+BULK_MAX_LENGTH = 64_000  # a bulk verb with BULK_MAX users named by email, with room to spare
 QUOTES = '"“”'
 
 _OKTA_USER_ID = re.compile(r"00u[A-Za-z0-9]{17}")
 _OKTA_GROUP_ID = re.compile(r"00g[A-Za-z0-9]{17}")
 _LOGIN = re.compile(r"[^@\s<>\"“”]+@[^@\s<>\"“”]+")
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_SLACK_USERGROUP = re.compile(r"!subteam\^(S[A-Z0-9]{2,})(\|[^<>]*)?")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PAGE = re.compile(r"[1-9][0-9]{0,2}")
 _WINDOW = re.compile(r"([1-9][0-9]{0,3})([mhd])", re.IGNORECASE)
@@ -109,6 +111,9 @@ class Command(_Value):
     page: int | None = None  # history <user> <page>: 1 is the newest
     window: int | None = None  # activity <user> <window>: seconds back from now
     factor: str | None = None  # reset-mfa <user> <factor>: a factor type or id
+    # bulk verbs: the users named, and the Slack user groups (ids) whose members are meant too
+    targets: tuple[Annotated[UserRef, Field(discriminator="kind")], ...] = ()
+    usergroups: tuple[str, ...] = ()
 
 
 ErrorKind = Literal[
@@ -123,6 +128,7 @@ ErrorKind = Literal[
     "bad_page",
     "bad_window",
     "bad_factor",
+    "too_many_users",
 ]
 
 
@@ -139,10 +145,12 @@ def lookup_verb(word: str) -> Verb | None:
 
 
 def parse(text: str) -> Command | ParseError:
-    if len(text) > MAX_LENGTH:
+    head = text[:64].split(maxsplit=1)
+    limit = BULK_MAX_LENGTH if head and lookup_verb(head[0]) in BULK_VERBS else MAX_LENGTH
+    if len(text) > limit:
         return ParseError(
             kind="too_long",
-            message=f"That command is {len(text)} characters long; commands are at most {MAX_LENGTH}.",
+            message=f"That command is {len(text)} characters long; commands are at most {limit}.",
             example=VERB_SPECS[Verb.HELP].example,
         )
     if not text.isascii():  # ASCII has no format characters (zero-width spaces, bidi marks...)
@@ -177,6 +185,8 @@ def render(command: Command) -> str:
         parts.append(render_window(command.window))
     if command.factor is not None:
         parts.append(command.factor)
+    parts += [_render_user(user) for user in command.targets]
+    parts += [f"<!subteam^{usergroup}>" for usergroup in command.usergroups]
     return " ".join(parts)
 
 
@@ -292,6 +302,7 @@ _ARITY: dict[Operands, tuple[int, int, str]] = {
     Operands.USER_AND_PAGE: (1, 2, "a user and, optionally, a page number"),
     Operands.USER_AND_WINDOW: (1, 2, "a user and, optionally, how far back (like `24h`)"),
     Operands.USER_AND_FACTOR: (1, 2, "a user and, optionally, a factor"),
+    Operands.GROUP_AND_USERS: (2, 1 + BULK_MAX, f"a group, then up to {BULK_MAX} users or @user-groups"),
 }
 
 
@@ -317,6 +328,23 @@ def _operands(spec: VerbSpec, args: list[_Token]) -> Command:
             return Command(verb=verb, target=_user(spec, args[0]), window=_window(spec, args[1]) if args[1:] else None)
         case Operands.USER_AND_FACTOR:
             return Command(verb=verb, target=_user(spec, args[0]), factor=_factor(spec, args[1]) if args[1:] else None)
+        case Operands.GROUP_AND_USERS:
+            return _batch(spec, args)
+
+
+def _batch(spec: VerbSpec, args: list[_Token]) -> Command:
+    """`<group>` then users and Slack user-group mentions, each named once."""
+    users: dict[UserRef, None] = {}
+    usergroups: dict[str, None] = {}
+    for token in args[1:]:
+        usergroup = _SLACK_USERGROUP.fullmatch(token.text) if token.markup else None
+        if usergroup is not None:
+            usergroups[usergroup[1]] = None
+            continue
+        user = _user(spec, token)
+        assert not isinstance(user, Self)  # `me` is refused outside self-service verbs
+        users[user] = None
+    return Command(verb=spec.verb, group=_group(spec, args[0]), targets=tuple(users), usergroups=tuple(usergroups))
 
 
 def _check_arity(spec: VerbSpec, args: list[_Token]) -> None:
@@ -325,8 +353,10 @@ def _check_arity(spec: VerbSpec, args: list[_Token]) -> None:
         return
     usage = f"Usage: `/okta {escape(spec.usage)}`"
     if len(args) < fewest:
-        missing = "a group after the user" if args else takes
+        missing = takes if not args else "users after the group" if spec.operands is Operands.GROUP_AND_USERS else "a group after the user"
         _reject(spec, "missing_argument", f"`{spec.verb}` needs {missing}. {usage}")
+    if len(args) > most and spec.operands is Operands.GROUP_AND_USERS:
+        _reject(spec, "too_many_users", f"`{spec.verb}` takes at most {BULK_MAX} users at once, but got {len(args) - 1}: split the batch.")
     if len(args) > most:
         got = " ".join(t.shown() for t in args)
         quoting = " Put a name with spaces in quotes." if spec.operands is not Operands.NONE else ""

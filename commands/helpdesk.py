@@ -19,6 +19,7 @@ from approvals.flow import ApprovalFlow
 from audit import AuditRecord
 from audit.recorder import now
 from commands.activity import activity_reply, read_activity
+from commands.bulk import BulkChanges
 from commands.cards import group_listing, user_card
 from commands.context import Services
 from commands.factors import FactorChoice, choose, factor_listing
@@ -31,7 +32,7 @@ from commands.verify import Verifier, unverified_refusal
 from oktaclient.errors import OktaError
 from oktaclient.models import Group, User, UserStatus
 from policy import Decision, Verb
-from policy.verbs import SELF_SERVICE_VERBS
+from policy.verbs import BULK_VERBS, SELF_SERVICE_VERBS
 from slackport import Reply
 from slacktext import escape
 
@@ -52,6 +53,7 @@ class Helpdesk:
         self.approvals = approvals
         self.self_service = self_service
         self.verifier = verifier
+        self.bulk = BulkChanges(services, approvals, self._audit)
 
     async def run(self, inv: Invocation, command: Command) -> None:
         verb = command.verb
@@ -88,6 +90,9 @@ class Helpdesk:
 
     async def _on_target(self, inv: Invocation, identity: Identity, command: Command) -> None:
         verb = command.verb
+        if verb in BULK_VERBS:  # a group and many users: commands/bulk.py
+            await self.bulk.run(inv, identity, command)
+            return
         assert command.target is not None and not isinstance(command.target, Self)  # the grammar requires one
         user = await self.s.resolver.user(command.target, verb.value)
         if isinstance(user, NotResolved):

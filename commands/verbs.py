@@ -24,6 +24,8 @@ class Operands(Enum):
     USER_AND_PAGE = "<user> [<page>]"  # history
     USER_AND_WINDOW = "<user> [<window>]"  # activity: 30m, 24h, 7d
     USER_AND_FACTOR = "<user> [<factor>]"  # reset-mfa: a factor type (push, sms, …) or id
+    # bulk-add-to-group / bulk-remove-from-group: the group first, then users and Slack user groups
+    GROUP_AND_USERS = "<group> <user|@user-group> [<user|@user-group> …]"
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,20 @@ _SPECS = (
         Operands.USER_AND_GROUP,
         summary="Remove a user from a group.",
         example="remove-from-group alex Contractors",
+        destructive=True,
+    ),
+    VerbSpec(
+        Verb.BULK_ADD_TO_GROUP,
+        Operands.GROUP_AND_USERS,
+        summary="Add up to 500 users (or a Slack user group's members) to a group: one approval for the batch, "
+        "a progress message, a report.",
+        example="bulk-add-to-group Engineering alex.kim@acme.example lee.locked@acme.example",
+    ),
+    VerbSpec(
+        Verb.BULK_REMOVE_FROM_GROUP,
+        Operands.GROUP_AND_USERS,
+        summary="Remove up to 500 users (or a Slack user group's members) from a group, as bulk-add-to-group does.",
+        example='bulk-remove-from-group Contractors alex.kim@acme.example "Lee Locked"',
         destructive=True,
     ),
     VerbSpec(

@@ -30,7 +30,7 @@ from policy.sections import (
     Verification,
     require_write_verbs,
 )
-from policy.verbs import ALWAYS_ALLOWED_VERBS, APPROVAL_BY_DEFAULT, GROUP_VERBS, Verb
+from policy.verbs import ADDING_VERBS, ALWAYS_ALLOWED_VERBS, APPROVAL_BY_DEFAULT, GROUP_VERBS, Verb
 from policy.was_this_you import WasThisYou
 
 
@@ -115,7 +115,7 @@ class Policy(Section):
         own = rule.approval
         required = own.required if own else verb in self.approvals.default_verbs or verb in APPROVAL_BY_DEFAULT
         privileged = verb in GROUP_VERBS and group_name is not None and group_name.casefold() in self._privileged
-        self_grant = verb == Verb.ADD_TO_GROUP and on_self
+        self_grant = verb in ADDING_VERBS and on_self
         if not (required or privileged or self_grant):
             return None
         own, base = own or VerbApproval(), self.approvals

@@ -31,6 +31,8 @@ class Verb(StrEnum):
     ACTIVATE = "activate"
     REACTIVATE = "reactivate"
     VERIFY = "verify"
+    BULK_ADD_TO_GROUP = "bulk-add-to-group"
+    BULK_REMOVE_FROM_GROUP = "bulk-remove-from-group"
 
 
 # Verbs that change something in Okta: only these can be put behind an approval.
@@ -48,16 +50,26 @@ OKTA_WRITE_VERBS = frozenset(
         Verb.RESET_MFA,
         Verb.ACTIVATE,
         Verb.REACTIVATE,
+        Verb.BULK_ADD_TO_GROUP,
+        Verb.BULK_REMOVE_FROM_GROUP,
     }
 )
 
 # Writes that need approval unless their own rule says `approval: {required: false}`, whether or not
 # `approvals.default_verbs` lists them: removing a person's factors hands their account to whoever
 # enrols next, the usual end of a social-engineering call to a helpdesk.
-APPROVAL_BY_DEFAULT = frozenset({Verb.RESET_MFA})
+# A batch changes up to BULK_MAX memberships at once: one approval for the whole batch, by default.
+APPROVAL_BY_DEFAULT = frozenset({Verb.RESET_MFA, Verb.BULK_ADD_TO_GROUP, Verb.BULK_REMOVE_FROM_GROUP})
 
 # Verbs that change a group's membership: the privileged-group rule applies to them.
-GROUP_VERBS = frozenset({Verb.ADD_TO_GROUP, Verb.REMOVE_FROM_GROUP})
+GROUP_VERBS = frozenset({Verb.ADD_TO_GROUP, Verb.REMOVE_FROM_GROUP, Verb.BULK_ADD_TO_GROUP, Verb.BULK_REMOVE_FROM_GROUP})
+
+# Verbs that add someone to a group: adding oneself always needs approval.
+ADDING_VERBS = frozenset({Verb.ADD_TO_GROUP, Verb.BULK_ADD_TO_GROUP})
+
+# Batches of membership changes (`bulk-add-to-group <group> <user> <user> …`), at most BULK_MAX users.
+BULK_VERBS = frozenset({Verb.BULK_ADD_TO_GROUP, Verb.BULK_REMOVE_FROM_GROUP})
+BULK_MAX = 500
 
 # Verbs the policy may make wait for a recent `/okta verify` of the target (`verification.before`).
 VERIFIABLE_VERBS = frozenset({Verb.UNLOCK, Verb.RESET_PASSWORD, Verb.RESET_MFA})

@@ -63,6 +63,22 @@ VALID = [
     ("activate alex.kim@acme.example", Command(verb=Verb.ACTIVATE, target=ALEX)),
     ("reactivate alex.kim@acme.example", Command(verb=Verb.REACTIVATE, target=ALEX)),
     ("verify alex.kim@acme.example", Command(verb=Verb.VERIFY, target=ALEX)),
+    # bulk: the group first, then users and Slack user groups, each once
+    (
+        'bulk-add-to-group "Okta Admins" alex.kim@acme.example <@U0LEE000001> "Sue S" alex.kim@acme.example',
+        Command(verb=Verb.BULK_ADD_TO_GROUP, group=ADMINS, targets=(ALEX, SlackUser(user_id="U0LEE000001"), Name(text="Sue S"))),
+    ),
+    (
+        "bulk-remove-from-group 00g1a2b3c4d5e6f7g8h9 <!subteam^S0ONCALL01|@it-oncall> lee",
+        Command(
+            verb=Verb.BULK_REMOVE_FROM_GROUP, group=GroupId(id="00g1a2b3c4d5e6f7g8h9"),
+            targets=(Name(text="lee"),), usergroups=("S0ONCALL01",),
+        ),
+    ),
+    (
+        "bulk-add-to-group Engineering " + " ".join(f"u{n}@acme.example" for n in range(500)),
+        Command(verb=Verb.BULK_ADD_TO_GROUP, group=GroupName(name="Engineering"), targets=tuple(Login(login=f"u{n}@acme.example") for n in range(500))),
+    ),
     # empty text is help
     ("", Command(verb=Verb.HELP)),
     ("  \t\n ", Command(verb=Verb.HELP)),
@@ -170,6 +186,11 @@ ERRORS = [
     ("reset-mfa alex <#C0123>", "bad_factor", None, ["factor"]),
     ("reset-mfa alex push sms", "too_many_arguments", None, ["push sms"]),
     ("history", "missing_argument", None, ["history"]),
+    ("bulk-add-to-group Engineering", "missing_argument", None, ["users after the group"]),
+    ("bulk-add-to-group Engineering " + "a " * 501, "too_many_users", None, ["at most 500", "501"]),
+    ("bulk-add-to-group Engineering me", "bad_user", None, ["me"]),
+    ("bulk-add-to-group Engineering <!here>", "bad_user", None, ["one person"]),
+    ("lookup " + "a" * 1001, "too_long", None, ["1000"]),
 ]
 
 
@@ -320,6 +341,13 @@ def commands(draw: st.DrawFn) -> Command:
         case Operands.USER_AND_FACTOR:
             factors = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}", fullmatch=True)
             return Command(verb=verb, target=draw(_users), factor=draw(st.none() | factors))
+        case Operands.GROUP_AND_USERS:
+            users = st.lists(_users, max_size=5, unique=True)
+            usergroups = st.lists(st.from_regex(r"S[A-Z0-9]{2,10}", fullmatch=True), max_size=2, unique=True)
+            targets, teams = draw(users), draw(usergroups)
+            if not targets and not teams:
+                targets = [draw(_users)]
+            return Command(verb=verb, group=draw(_groups), targets=tuple(targets), usergroups=tuple(teams))
 
 
 # Text made of the grammar's own pieces finds more corners than uniformly random text.
