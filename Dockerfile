@@ -14,6 +14,7 @@ COPY approvals/ approvals/
 COPY audit/ audit/
 COPY bot/ bot/
 COPY commands/ commands/
+COPY confirm/ confirm/
 COPY console/ console/
 COPY oktaclient/ oktaclient/
 COPY oktasim/ oktasim/
