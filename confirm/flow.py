@@ -63,6 +63,7 @@ class WasThisYouFlow:
         if policy.was_this_you is None:
             raise ValueError("the policy has no 'was_this_you' section")
         self.rules: WasThisYou = policy.was_this_you
+        self._policy = policy
         self.store = QuestionStore(redis, lease_s=lease_s)
         self._detector = Detector(redis, self.rules)
         self._alerts = Ledger(redis, stale_ms=60_000)  # read only: where each event's alert was posted
@@ -128,6 +129,16 @@ class WasThisYouFlow:
             )
             await inv.respond(messages.refused(f"Only the {self.rules.security_role} role can do this."))
             return
+        q = await self.store.get(question_id)
+        if q is None:
+            await inv.respond(messages.refused("This incident is closed."))
+            return
+        if action != "resolve" and await self._protected(q):  # read now: the buttons may predate it
+            await self._record(inv.user_id, "refused", q, source="button", verb=_verb_name(action),
+                               detail="protected account")  # fmt: skip
+            await inv.respond(messages.refused(messages.PROTECTED_REFUSAL.format(login=q.login)))
+            await self._refresh_incident(question_id)
+            return
         outcome, who = await self.store.follow_up(question_id, action, inv.user_id)
         if outcome == "done":
             await inv.respond(messages.refused(f"<@{who}> has done this already."))
@@ -135,8 +146,6 @@ class WasThisYouFlow:
         if outcome == "closed":
             await inv.respond(messages.refused("This incident is closed."))
             return
-        q = await self.store.get(question_id)
-        assert q is not None
         if action == "resolve":
             await self._record(inv.user_id, "resolved", q, source="button")
             await inv.respond(Reply(text=":white_check_mark: Incident marked resolved."))
@@ -230,17 +239,20 @@ class WasThisYouFlow:
         await self.store.advance(q.id, fence, State.CONFIRMING, to=State.CONFIRMED)
 
     async def _contain(self, q: Question, events: list[LogEvent], fence: int) -> None:
-        for step in self.rules.containment:
-            if step.value in q.steps:
-                continue  # done before a crash: never twice
-            result = await self._run_step(step.value, q)
-            done = {f"done:{step.value}": result}
+        pending = [step.value for step in self.rules.containment if step.value not in q.steps]
+        if pending and await self._protected(q):  # from Okta's state now, before any change
+            pending = []
+            await self._record(SYSTEM, "refused", q, detail=f"{q.signal}: protected account, not contained from Slack")
+        for step in pending:  # a step done before a crash is not in `pending`: never twice
+            result = await self._run_step(step, q)
+            done = {f"done:{step}": result}
             if not await self.store.advance(q.id, fence, State.CONTAINING, keep_due=True, extra=done):
                 return  # another worker took over
             outcome = "succeeded" if result == "ok" else "failed"
-            await self._record(SYSTEM, outcome, q, verb=_verb_name(step.value), detail="" if result == "ok" else result)
+            await self._record(SYSTEM, outcome, q, verb=_verb_name(step), detail="" if result == "ok" else result)
         q = await self._reread(q)
-        CONTAINMENT.add(max(0.0, self._clock() - q.event_at))
+        if not q.protected:
+            CONTAINMENT.add(max(0.0, self._clock() - q.event_at))
         if q.answer == "reported":
             ANSWERS.count(Answer.NO)
             await self._record(SYSTEM, "reported", q, source="hook")
@@ -252,6 +264,8 @@ class WasThisYouFlow:
         await self.store.advance(q.id, fence, State.CONTAINING, to=State.CONTAINED)
 
     async def _escalate(self, q: Question, events: list[LogEvent], fence: int) -> None:
+        with contextlib.suppress(OktaError):  # so that the incident says so; a click checks again anyway
+            await self._protected(q)
         await self._post_incident(q, events, fence, State.ESCALATING)
         await self._tell_employee(q, messages.timed_out_dm(q, events[0]))
         if await self.store.advance(q.id, fence, State.ESCALATING, to=State.ESCALATED):
@@ -259,6 +273,18 @@ class WasThisYouFlow:
             await self._record(SYSTEM, "timeout" if q.reason != "no_slack_account" else "no-slack-account", q)
 
     # --- helpers ------------------------------------------------------------------------------------
+
+    async def _protected(self, q: Question) -> bool:
+        """Whether the policy protects the account, from Okta's state now (remembered on the question
+        once true). An Okta error is raised: nothing is changed on an account not known unprotected."""
+        if q.protected:
+            return True
+        user = await self._okta.get_user(q.okta_id)
+        groups = [g.profile.name async for g in self._okta.list_user_groups(q.okta_id)]
+        if not self._policy.is_protected(user.profile.login, groups):
+            return False
+        await self.store.mark_protected(q.id)
+        return True
 
     async def _run_step(self, step: str, q: Question) -> str:
         """'ok', or what went wrong (Okta's summary)."""

@@ -6,7 +6,8 @@ Redis keys owned here (TTL `ttl_s`, 30 days, unless said otherwise):
   `signal`, `okta_id`, `login`, `created` (our clock, s), `event_at` (the first event's time, s),
   `slack_id`, `dm_channel`, `dm_ts`, `deadline`, `answer`, `answered_by`, `answered_at`,
   `reason` (why escalated), `done:<step>` (a containment step's result), `incident_channel`,
-  `incident_ts`, `act:<action>` (who ran a follow-up), `resolved_by`.
+  `incident_ts`, `act:<action>` (who ran a follow-up), `resolved_by`, `protected` ("1": the account is
+  one the policy protects, so nothing is changed from Slack).
 - `okc:confirm:q:<id>:events` (List): the incident's events as JSON, the latest `TIMELINE` kept.
 - `okc:confirm:user:<okta id>` (String, TTL the incident window): the user's open incident.
 - `okc:confirm:event:<uuid>` (String): the question an event went to (a redelivery changes nothing).
@@ -151,6 +152,12 @@ end
 return {'ok'}
 """
 
+# A field on a question that still exists (one gone stays gone: no hash without its TTL).
+_MARK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
+"""
+
 
 @dataclass(frozen=True)
 class Opened:
@@ -200,6 +207,7 @@ class QuestionStore:
         self._answer = redis.register_script(_ANSWER)
         self._advance = redis.register_script(_ADVANCE)
         self._follow_up = redis.register_script(_FOLLOW_UP)
+        self._mark = redis.register_script(_MARK)
 
     @staticmethod
     def key(question_id: str) -> str:
@@ -255,6 +263,10 @@ class QuestionStore:
         reply = cast(list[str], await self._follow_up(keys=[self.key(question_id)], args=[action, slack_id]))
         return reply[0], reply[1] if len(reply) > 1 else ""
 
+    async def mark_protected(self, question_id: str) -> None:
+        """A fact about the account, read from Okta: kept whoever learns it (no fence)."""
+        await self._mark(keys=[self.key(question_id)], args=["protected", "1"])
+
     async def get(self, question_id: str) -> Question | None:
         fields = cast(dict[str, str], await self._redis.hgetall(self.key(question_id)))
         return Question.of(question_id, fields) if fields.get("state") else None
@@ -287,6 +299,7 @@ class Question:
     steps: dict[str, str]  # containment step -> its result
     follow_ups: dict[str, str]  # follow-up action -> who ran it
     resolved_by: str
+    protected: bool  # the policy protects the account: nothing is changed from Slack
 
     @classmethod
     def of(cls, question_id: str, fields: dict[str, str]) -> Question:
@@ -310,4 +323,5 @@ class Question:
             steps={k.removeprefix("done:"): v for k, v in fields.items() if k.startswith("done:")},
             follow_ups={k.removeprefix("act:"): v for k, v in fields.items() if k.startswith("act:")},
             resolved_by=fields.get("resolved_by", ""),
+            protected=fields.get("protected") == "1",
         )
