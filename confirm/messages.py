@@ -173,7 +173,8 @@ def _headline(q: Question) -> str:
         return f":white_check_mark: {subject} confirmed it was them"
     if q.reason == "no_slack_account":
         return f":warning: {subject} has no Slack account to ask: please check with them"
-    return f":hourglass: {subject} did not answer within the time allowed: please check with them"
+    unsure = " (the question may not have reached them: the bot restarted while sending it)" if q.dm is None else ""
+    return f":hourglass: {subject} did not answer within the time allowed{unsure}: please check with them"
 
 
 def incident(q: Question, events: Sequence[LogEvent], org_url: str) -> Reply:

@@ -7,7 +7,10 @@ Redis keys owned here (TTL `ttl_s`, 30 days, unless said otherwise):
   `slack_id`, `dm_channel`, `dm_ts`, `deadline`, `answer`, `answered_by`, `answered_at`,
   `reason` (why escalated), `done:<step>` (a containment step's result), `incident_channel`,
   `incident_ts`, `act:<action>` (who ran a follow-up), `resolved_by`, `protected` ("1": the account is
-  one the policy protects, so nothing is changed from Slack).
+  one the policy protects, so nothing is changed from Slack), `dm_claim` (the fence under which the
+  question's DM is being sent: set before the post, so that a worker taking over after a crash knows
+  a DM may be out and sends none), `start:<step>` (the fence that began a containment step: one
+  interrupted inside its Okta call is settled from Okta's state, not simply run again).
 - `okc:confirm:q:<id>:events` (List): the incident's events as JSON, the latest `TIMELINE` kept.
 - `okc:confirm:user:<okta id>` (String, TTL the incident window): the user's open incident.
 - `okc:confirm:event:<uuid>` (String): the question an event went to (a redelivery changes nothing).
@@ -114,7 +117,9 @@ _ANSWER = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'gone'} end
 if redis.call('HGET', KEYS[1], 'slack_id') ~= ARGV[1] then return {'foreign'} end
-if state ~= 'asking' then return {'closed', state} end
+-- Open once asked, and already while its DM is being sent (claimed): a click can beat the record.
+local claimed = state == 'new' and (redis.call('HGET', KEYS[1], 'dm_claim') or '') ~= ''
+if state ~= 'asking' and not claimed then return {'closed', state} end
 local next = ARGV[2] == 'yes' and 'confirming' or 'containing'
 local fence = redis.call('HINCRBY', KEYS[1], 'fence', 1)
 redis.call('HSET', KEYS[1], 'state', next, 'answer', ARGV[2], 'answered_by', ARGV[1], 'answered_at', ARGV[3])
@@ -152,9 +157,9 @@ end
 return {'ok'}
 """
 
-# A field on a question that still exists (one gone stays gone: no hash without its TTL).
+# Fields on a question that still exists (one gone stays gone: no hash without its TTL).
 _MARK = """
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
 return 0
 """
 
@@ -263,9 +268,11 @@ class QuestionStore:
         reply = cast(list[str], await self._follow_up(keys=[self.key(question_id)], args=[action, slack_id]))
         return reply[0], reply[1] if len(reply) > 1 else ""
 
-    async def mark_protected(self, question_id: str) -> None:
-        """A fact about the account, read from Okta: kept whoever learns it (no fence)."""
-        await self._mark(keys=[self.key(question_id)], args=["protected", "1"])
+    async def note(self, question_id: str, **facts: str) -> None:
+        """Facts learnt from Okta or Slack (the account is protected, where the DM went): kept whoever
+        learns them, under any fence."""
+        args = [item for pair in facts.items() for item in pair]
+        await self._mark(keys=[self.key(question_id)], args=args)
 
     async def get(self, question_id: str) -> Question | None:
         fields = cast(dict[str, str], await self._redis.hgetall(self.key(question_id)))
@@ -300,6 +307,8 @@ class Question:
     follow_ups: dict[str, str]  # follow-up action -> who ran it
     resolved_by: str
     protected: bool  # the policy protects the account: nothing is changed from Slack
+    dm_claim: str  # the fence under which the DM is being (or was) sent; "" before
+    started: dict[str, str]  # containment step -> the fence that began it
 
     @classmethod
     def of(cls, question_id: str, fields: dict[str, str]) -> Question:
@@ -324,4 +333,6 @@ class Question:
             follow_ups={k.removeprefix("act:"): v for k, v in fields.items() if k.startswith("act:")},
             resolved_by=fields.get("resolved_by", ""),
             protected=fields.get("protected") == "1",
+            dm_claim=fields.get("dm_claim", ""),
+            started={k.removeprefix("start:"): v for k, v in fields.items() if k.startswith("start:")},
         )

@@ -4,6 +4,8 @@ clicks there; a real Redis holds every question; time moves by a clock the test 
 
 from __future__ import annotations
 
+from typing import Any
+
 from alerts.service import AlertService
 from confirm.store import State
 from oktaclient.models import UserStatus

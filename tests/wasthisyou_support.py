@@ -50,13 +50,15 @@ class Scene:
     def org(self) -> OktaOrg:
         return self.chatops.org
 
-    def flow(self, policy: Policy | None = None, slack: SlackPort | None = None) -> WasThisYouFlow:
+    def flow(
+        self, policy: Policy | None = None, slack: SlackPort | None = None, okta: OktaClient | None = None
+    ) -> WasThisYouFlow:
         """A flow as a replica builds it (the bot's own answers the clicks), on the test's clock."""
         bot = self.chatops.bot
         assert bot.handlers.was_this_you is not None
         return WasThisYouFlow(
-            self.chatops.redis, self.okta, slack or bot.slack, policy or bot.services.policy, bot.services.identities,
-            bot.services.recorder, org_url=self.okta.org_url, clock=self.clock,
+            self.chatops.redis, okta or self.okta, slack or bot.slack, policy or bot.services.policy,
+            bot.services.identities, bot.services.recorder, org_url=self.okta.org_url, clock=self.clock,
         )  # fmt: skip
 
     @asynccontextmanager
