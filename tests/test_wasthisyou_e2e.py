@@ -136,8 +136,7 @@ async def test_reported_by_the_employee_contains_at_once_and_security_follows_up
     chatops, org = scene.chatops, scene.org
     erin = org.get_user(ERIN_LOGIN)
     async with scene.replica():
-        org.record_event("user.account.report_suspicious_activity_by_enduser", actor=erin, targets=[erin])
-        incident = await scene.incident(lambda m: "reported suspicious activity" in mrkdwn(m))
+        incident = await scene.reported()
         await chatops.ws.wait_for_message(
             lambda m: m.channel == chatops.ws.dm_channel_id(ERIN) and "you reported" in m.text
         )
@@ -185,16 +184,16 @@ async def test_no_on_a_protected_account_changes_nothing_and_sends_security_to_t
 
 
 async def test_a_follow_up_checks_protection_when_clicked_not_when_the_incident_was_posted(scene: Scene) -> None:
-    chatops, org = scene.chatops, scene.org
-    erin = org.get_user(ERIN_LOGIN)
+    chatops, org, erin = scene.chatops, scene.org, scene.org.get_user(ERIN_LOGIN)
     async with scene.replica():
-        org.record_event("user.account.report_suspicious_activity_by_enduser", actor=erin, targets=[erin])
-        incident = await scene.incident(lambda m: "reported suspicious activity" in mrkdwn(m))
+        incident = await scene.reported()
         assert "wty:suspend" in buttons(incident)
         org.add_member("Okta Admins", erin)  # protected from now on
         await scene.click(SAM, "wty:suspend", incident)
         await chatops.reply_to(SAM, lambda m: "protected account" in m.text)
-        refreshed = await chatops.ws.wait_for_message(lambda m: m.ts == incident.ts and "Protected account" in mrkdwn(m))
+        refreshed = await chatops.ws.wait_for_message(
+            lambda m: m.ts == incident.ts and "Protected account" in mrkdwn(m)
+        )
     assert erin.status is UserStatus.ACTIVE
     assert set(buttons(refreshed)) == {"wty:resolve"}
 

@@ -94,7 +94,7 @@ async def test_a_containment_step_interrupted_inside_okta_is_settled_from_okta_n
     org.inject_delay("POST", suspend, 1.0)  # carried out, answered after the replica has given up
     async with OktaClient.from_api_token(scene.okta.org_url, SIM_API_TOKEN, timeout=0.2, max_retries=0) as impatient:
         dying = scene.flow(policy, okta=impatient)
-        reported = org.record_event("user.account.report_suspicious_activity_by_enduser", actor=erin, targets=[erin])
+        reported = scene.report()
         with pytest.raises(OktaTransportError):
             await dying.on_event(event_of(reported))
     assert erin.status is UserStatus.SUSPENDED and scene.session_clears(erin.id) == 0, "died midway"

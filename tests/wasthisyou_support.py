@@ -21,7 +21,7 @@ from policy import Policy
 from slackport import SlackPort
 from slacksim import Message
 from tests.chatops_support import ERIN, HOOK_SECRET, ChatOps
-from tests.helpdesk_support import audited, buttons
+from tests.helpdesk_support import audited, buttons, mrkdwn
 
 ERIN_LOGIN = "erin.employee@acme.example"
 ALERTS_CHANNEL = "C0SECALERT1"
@@ -67,6 +67,16 @@ class Scene:
         flow = flow or self.flow()
         async with WasThisYouService(self.chatops.redis, flow, consumer_name=name, sweep_interval_s=3600):
             yield flow
+
+    def report(self, login: str = ERIN_LOGIN) -> dict[str, Any]:
+        """The employee's own report of suspicious activity to Okta: straight to containment."""
+        user = self.org.get_user(login)
+        return self.org.record_event("user.account.report_suspicious_activity_by_enduser", actor=user, targets=[user])
+
+    async def reported(self) -> Message:
+        """Erin reports suspicious activity to Okta; the incident once posted."""
+        self.report()
+        return await self.incident(lambda m: "reported suspicious activity" in mrkdwn(m))
 
     async def question(self, user_id: str = ERIN, login: str = ERIN_LOGIN) -> Message:
         """The question in the employee's DM, once asked (the question's deadline set: audited after)."""
