@@ -2,9 +2,10 @@
 names, and the event hook that brings Okta's alerts.
 
 The hook is this bot's when it sends to an okta-chatops endpoint (bot/event_hooks.py); it must be
-the only one, active and verified, subscribed to what the alert rules post, and the System Log must
-show no failed delivery to it since it was last changed (Okta logs `event_hook.delivery` only for
-failures, and retries none after a 4xx, so these are alerts lost).
+the only one, active and verified, subscribed to what the policy needs (the alert rules' events and
+those `was_this_you` asks about: bot/hooks_cli.policy_event_types), and the System Log must show no
+failed delivery to it since it was last changed (Okta logs `event_hook.delivery` only for failures,
+and retries none after a 4xx, so these are alerts lost).
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from alerts.subscriptions import hook_event_types
 from bot.advice import Advice, okta_advice, refused_scopes
 from bot.check_config import hooks_deliver_alerts
 from bot.check_report import Mark, Result, attempt, failed, passed, skipped
 from bot.event_hooks import Role, classify, working
-from bot.hooks_cli import DEFAULT_NAME, eligible_event_types
+from bot.hooks_cli import DEFAULT_NAME, policy_event_types
 from bot.okta_scopes import HOOKS_READ, LOGS_READ, needs, with_implied
 from bot.runtime import okta_client
 from bot.settings import Settings
@@ -51,8 +51,7 @@ async def okta_checks(settings: Settings, policy: Policy | None) -> AsyncIterato
             yield await attempt("okta groups", _groups(client, policy), explain)
         if hooks_deliver_alerts(settings, policy):
             assert policy is not None and policy.alerts is not None
-            yield await attempt("okta hook", _hook(client, settings, hook_event_types(policy.alerts.rules,
-                                                                                      eligible_event_types())), explain)
+            yield await attempt("okta hook", _hook(client, settings, policy_event_types(policy)), explain)
 
 
 def _explain(settings: Settings, exc: Exception) -> Advice | None:
@@ -170,7 +169,7 @@ async def _one_hook(client: OktaClient, settings: Settings, hook: EventHook, eve
                       (f"run {register}",))
     missing = sorted(set(event_types) - set(hook.events.items))
     if missing:
-        return failed("okta hook", f"{where} lacks event types the alert rules post: {', '.join(missing)}",
+        return failed("okta hook", f"{where} lacks event types the policy needs: {', '.join(missing)}",
                       (f"run {register} to add them",))
     since = max(datetime.now(UTC) - LOOK_BACK, hook.lastUpdated or datetime.min.replace(tzinfo=UTC))
     if settings.okta_api_token is None and LOGS_READ not in with_implied(settings.okta_scopes):
@@ -183,7 +182,7 @@ async def _one_hook(client: OktaClient, settings: Settings, hook: EventHook, eve
                       f"{since:%Y-%m-%d %H:%M} UTC, the latest at {latest.published:%Y-%m-%d %H:%M:%S} UTC: {reason}",
                       (_delivery_fix(reason, register),))
     return passed("okta hook", f"{where} is active and verified, subscribed to the {len(event_types)} event types "
-                  f"the alert rules post; no failed delivery since {since:%Y-%m-%d %H:%M} UTC")
+                  f"the policy needs; no failed delivery since {since:%Y-%m-%d %H:%M} UTC")
 
 
 async def _failed_deliveries(client: OktaClient, hook: EventHook, since: datetime) -> list[LogEvent]:

@@ -12,8 +12,8 @@ A hook that already sends to the URL is updated rather than duplicated, and a wo
 secret until Okta has verified the new one on a short-lived second hook (`_update`); a new hook that fails
 verification is removed again. `--replace` also removes the other okta-chatops hooks (strays, e.g. a
 node's URL before the load balancer's, or a typo); without it they are named on stderr. The event
-types default to what POLICY_FILE's alert rules can post (alerts/subscriptions.py); `--event-type`
-takes names or globs (`user.session.*`).
+types default to what POLICY_FILE's alert rules can post (alerts/subscriptions.py) and what its
+`was_this_you` section asks about (confirm/signals.py); `--event-type` takes names or globs (`user.session.*`).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from bot.event_hooks import CANDIDATE_SUFFIX, STRAYS, Role, classify, remove_hoo
 from bot.okta_scopes import HOOKS_MANAGE, HOOKS_READ, with_implied
 from bot.runtime import okta_client
 from bot.settings import Settings, load_settings
+from confirm.signals import asked_event_types
 from oktaclient import OktaApiError, OktaClient, OktaError
 from oktaclient.event_types import ELIGIBLE_EVENT_TYPES
 from oktaclient.models import EventHook
-from policy import PolicyError, load_policy
-from policy.sections import AlertRule
+from policy import Policy, PolicyError, load_policy
 
 DEFAULT_NAME = "okta-chatops alerts"
 _URL_HELP = "the bot's hook endpoint as Okta reaches it, e.g. https://host/okta/hooks"
@@ -56,7 +56,8 @@ def register(sub: Any) -> None:
         dest="event_types",
         action="append",
         metavar="TYPE",
-        help="an event type or glob to subscribe to (repeatable; default: what the policy's alert rules can post)",
+        help="an event type or glob to subscribe to (repeatable; default: what the policy's alert rules can post "
+        "and its was_this_you section asks about)",
     )
     listing = actions.add_parser("list", help="list the org's event hooks: which sends to this bot, which are strays")
     listing.add_argument("--url", help=_URL_HELP + "; marks the hook that sends there")
@@ -111,21 +112,30 @@ def _register_inputs(settings: Settings, args: argparse.Namespace) -> tuple[str,
     eligible = eligible_event_types()
     if args.event_types:
         return secret, _expand(args.event_types, eligible)
-    rules: tuple[AlertRule, ...] = ()
-    if settings.policy_file is not None:
-        try:
-            alerts = load_policy(settings.policy_file).alerts
-        except PolicyError as exc:
-            raise _Refused(str(exc)) from None
-        if alerts is None:
-            raise _Refused("POLICY_FILE has no 'alerts' section, so no event would be posted: add one first")
-        rules = alerts.rules
-    return secret, hook_event_types(rules, eligible)
+    if settings.policy_file is None:
+        return secret, hook_event_types((), eligible)
+    try:
+        policy = load_policy(settings.policy_file)
+    except PolicyError as exc:
+        raise _Refused(str(exc)) from None
+    if policy.alerts is None and policy.was_this_you is None:
+        raise _Refused("POLICY_FILE has no 'alerts' or 'was_this_you' section, so no event would be used: add one")
+    return secret, policy_event_types(policy)
 
 
 def eligible_event_types() -> frozenset[str]:
     """Okta's list of event types a hook may subscribe to (from Okta's docs; shipped with the client)."""
     return ELIGIBLE_EVENT_TYPES
+
+
+def policy_event_types(policy: Policy) -> list[str]:
+    """What the hook subscribes to by default, sorted: the event types the alert rules may post and
+    those the `was_this_you` section asks about, of those Okta lets a hook subscribe to."""
+    eligible = eligible_event_types()
+    wanted = set(hook_event_types(policy.alerts.rules, eligible)) if policy.alerts else set()
+    if policy.was_this_you is not None:
+        wanted |= set(asked_event_types(policy.was_this_you)) & eligible
+    return sorted(wanted)
 
 
 def _expand(requested: list[str], eligible: frozenset[str]) -> list[str]:

@@ -38,6 +38,7 @@ class EventConsumer:
         batch_size: int = 50,
         block_ms: int = 2000,
         min_idle_ms: int = 60_000,
+        concurrency: int = 16,
     ) -> None:
         self._redis = redis
         self._handle = handle
@@ -46,6 +47,7 @@ class EventConsumer:
         self.batch_size = batch_size
         self.block_ms = block_ms
         self.min_idle_ms = min_idle_ms
+        self.concurrency = concurrency
 
     async def ensure_group(self) -> None:
         try:
@@ -66,9 +68,16 @@ class EventConsumer:
     async def process_once(self, block_ms: int | None = None) -> int:
         """One batch: idle entries to take over, else new ones (waiting up to `block_ms`). Returns its size."""
         entries = await self._take_over_idle() or await self._read_new(self.block_ms if block_ms is None else block_ms)
-        for entry_id, fields in entries:
-            if await self._handled(entry_id, fields):
-                await self._redis.xack(self.stream, GROUP, entry_id)
+        # The batch's events side by side (a burst's questions do not wait for one another); the
+        # store's scripts keep one question per user whatever the order.
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def one(entry_id: str, fields: dict[str, str]) -> None:
+            async with slots:
+                if await self._handled(entry_id, fields):
+                    await self._redis.xack(self.stream, GROUP, entry_id)
+
+        await asyncio.gather(*(one(entry_id, fields) for entry_id, fields in entries))
         return len(entries)
 
     async def _handled(self, entry_id: str, fields: dict[str, str]) -> bool:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from actions.identity import Identities
 from actions.invocation import Invocation
-from actions.operations import Operation, perform
+from actions.operations import Operation, perform, took_effect
 from alerts.format import AlertMessage, render_event
 from alerts.ledger import Ledger
 from audit.record import AuditRecord, Source
@@ -29,7 +29,7 @@ from confirm.observe import ANSWERS, CONTAINMENT, Answer
 from confirm.signals import Detector
 from confirm.store import NewEvent, Question, QuestionStore, State
 from oktaclient import OktaClient
-from oktaclient.errors import OktaError
+from oktaclient.errors import OktaError, OktaTransportError
 from oktaclient.models import LogEvent
 from policy import Policy, Verb
 from policy.was_this_you import WasThisYou
@@ -63,6 +63,7 @@ class WasThisYouFlow:
         if policy.was_this_you is None:
             raise ValueError("the policy has no 'was_this_you' section")
         self.rules: WasThisYou = policy.was_this_you
+        self._policy = policy
         self.store = QuestionStore(redis, lease_s=lease_s)
         self._detector = Detector(redis, self.rules)
         self._alerts = Ledger(redis, stale_ms=60_000)  # read only: where each event's alert was posted
@@ -72,6 +73,7 @@ class WasThisYouFlow:
         self._recorder = recorder
         self._org_url = org_url
         self._clock = clock
+        self._answered: set[asyncio.Task[None]] = set()  # the work of answers (strong references)
 
     # --- events in --------------------------------------------------------------------------------
 
@@ -118,7 +120,26 @@ class WasThisYouFlow:
         assert q is not None
         ANSWERS.count(Answer.YES if answer == "yes" else Answer.NO)
         await self._record(inv.user_id, answer, q, source="button")
-        await self._work(question_id, answered.state, answered.fence)
+        # In a task of its own: the click's handler slot is not held while the incident waits its
+        # turn in the security channel (paced), which under a burst of "No"s would hold up the
+        # containment of the clicks behind it. A failure leaves the work to the lease's sweeper.
+        task = asyncio.get_running_loop().create_task(self._work_or_log(question_id, answered.state, answered.fence))
+        self._answered.add(task)
+        task.add_done_callback(self._answered.discard)
+
+    async def _work_or_log(self, question_id: str, state: State, fence: int) -> None:
+        try:
+            await self._work(question_id, state, fence)
+        except Exception:  # its lease runs out and the sweeper takes it over
+            log.exception("was-this-you question %s: %s not finished", question_id, state)
+
+    async def drain(self, timeout: float) -> None:
+        """On shutdown: lets the work of answers given so far finish, `timeout` at most (what is cut
+        short is the sweeper's once its lease runs out)."""
+        if self._answered:
+            _, late = await asyncio.wait(set(self._answered), timeout=timeout)
+            for task in late:
+                task.cancel()
 
     async def _follow_up(self, inv: Invocation, question_id: str, action: str) -> None:
         identity = await self._identities.of(inv.user_id, fresh=True)
@@ -128,6 +149,16 @@ class WasThisYouFlow:
             )
             await inv.respond(messages.refused(f"Only the {self.rules.security_role} role can do this."))
             return
+        q = await self.store.get(question_id)
+        if q is None:
+            await inv.respond(messages.refused("This incident is closed."))
+            return
+        if action != "resolve" and await self._protected(q):  # read now: the buttons may predate it
+            await self._record(inv.user_id, "refused", q, source="button", verb=_verb_name(action),
+                               detail="protected account")  # fmt: skip
+            await inv.respond(messages.refused(messages.PROTECTED_REFUSAL.format(login=q.login)))
+            await self._refresh_incident(question_id)
+            return
         outcome, who = await self.store.follow_up(question_id, action, inv.user_id)
         if outcome == "done":
             await inv.respond(messages.refused(f"<@{who}> has done this already."))
@@ -135,8 +166,6 @@ class WasThisYouFlow:
         if outcome == "closed":
             await inv.respond(messages.refused("This incident is closed."))
             return
-        q = await self.store.get(question_id)
-        assert q is not None
         if action == "resolve":
             await self._record(inv.user_id, "resolved", q, source="button")
             await inv.respond(Reply(text=":white_check_mark: Incident marked resolved."))
@@ -176,7 +205,8 @@ class WasThisYouFlow:
         if not events:
             return
         if state is State.NEW:
-            await self._ask(q, events, fence)
+            with contextlib.suppress(_Superseded):
+                await self._ask(q, events, fence)
         elif state is State.CONFIRMING:
             await self._confirm(q, events, fence)
         elif state is State.CONTAINING:
@@ -193,25 +223,28 @@ class WasThisYouFlow:
             if moved:
                 await self._escalate(await self._reread(q), events, fence)
             return
-        # Whom the question is for is written before it is sent: a click that comes fast finds it.
-        if not await self.store.advance(q.id, fence, State.NEW, keep_due=True, slack_id=person_id):
-            return
-        posted = q.dm
-        if posted is None:
-            dm = await self._slack.dm(person_id, messages.question(await self._reread(q), events[0]))
-            posted = (dm.channel, dm.ts)
+        # A DM claimed under an earlier fence and not recorded: its worker died while sending it, and
+        # it may be in Slack. At most one DM: none is sent again (the deadline still escalates).
+        unsure = q.dm is None and q.dm_claim != ""
+        if q.dm is None and not unsure:
+            await self._send_question(q, events, fence, person_id)
         deadline = self._clock() + self.rules.answer_within
-        if await self.store.advance(
-            q.id,
-            fence,
-            State.NEW,
-            to=State.ASKING,
-            due=deadline,
-            dm_channel=posted[0],
-            dm_ts=posted[1],
-            deadline=deadline,
-        ):
-            await self._record(SYSTEM, "asked", q, detail=f"{q.signal}; asked <@{person_id}>")
+        if await self.store.advance(q.id, fence, State.NEW, to=State.ASKING, due=deadline, deadline=deadline):
+            note = "; the DM may not have reached them (a restart while sending it)" if unsure else ""
+            await self._record(SYSTEM, "asked", q, detail=f"{q.signal}; asked <@{person_id}>{note}")
+
+    async def _send_question(self, q: Question, events: list[LogEvent], fence: int, person_id: str) -> None:
+        """Claims the DM (whom it is for, under this fence), sends it, notes where it went. A click
+        that comes before the question is recorded as asked finds it open (store: answer)."""
+        if not await self.store.advance(q.id, fence, State.NEW, keep_due=True, slack_id=person_id, dm_claim=fence):
+            raise _Superseded
+        try:
+            dm = await self._slack.dm(person_id, messages.question(await self._reread(q), events[0]))
+        except SlackError as exc:
+            if exc.certain:  # nothing was sent: the claim goes, and the next attempt sends it
+                await self.store.advance(q.id, fence, State.NEW, keep_due=True, dm_claim="")
+            raise
+        await self.store.note(q.id, dm_channel=dm.channel, dm_ts=dm.ts)
 
     async def _confirm(self, q: Question, events: list[LogEvent], fence: int) -> None:
         marked = False
@@ -230,17 +263,27 @@ class WasThisYouFlow:
         await self.store.advance(q.id, fence, State.CONFIRMING, to=State.CONFIRMED)
 
     async def _contain(self, q: Question, events: list[LogEvent], fence: int) -> None:
-        for step in self.rules.containment:
-            if step.value in q.steps:
-                continue  # done before a crash: never twice
-            result = await self._run_step(step.value, q)
-            done = {f"done:{step.value}": result}
+        pending = [step.value for step in self.rules.containment if step.value not in q.steps]
+        if pending and await self._protected(q):  # from Okta's state now, before any change
+            pending = []
+            await self._record(SYSTEM, "refused", q, detail=f"{q.signal}: protected account, not contained from Slack")
+        for step in pending:  # a step done before a crash is not in `pending`: never twice
+            if step in q.started:  # begun under an earlier fence, which died inside the Okta call
+                result = await self._settle(step, q)
+            elif await self.store.advance(
+                q.id, fence, State.CONTAINING, keep_due=True, extra={f"start:{step}": str(fence)}
+            ):
+                result = await self._run_step(step, q)
+            else:
+                return  # another worker took over
+            done = {f"done:{step}": result}
             if not await self.store.advance(q.id, fence, State.CONTAINING, keep_due=True, extra=done):
                 return  # another worker took over
             outcome = "succeeded" if result == "ok" else "failed"
-            await self._record(SYSTEM, outcome, q, verb=_verb_name(step.value), detail="" if result == "ok" else result)
+            await self._record(SYSTEM, outcome, q, verb=_verb_name(step), detail="" if result == "ok" else result)
         q = await self._reread(q)
-        CONTAINMENT.add(max(0.0, self._clock() - q.event_at))
+        if not q.protected:
+            CONTAINMENT.add(max(0.0, self._clock() - q.event_at))
         if q.answer == "reported":
             ANSWERS.count(Answer.NO)
             await self._record(SYSTEM, "reported", q, source="hook")
@@ -252,6 +295,8 @@ class WasThisYouFlow:
         await self.store.advance(q.id, fence, State.CONTAINING, to=State.CONTAINED)
 
     async def _escalate(self, q: Question, events: list[LogEvent], fence: int) -> None:
+        with contextlib.suppress(OktaError):  # so that the incident says so; a click checks again anyway
+            await self._protected(q)
         await self._post_incident(q, events, fence, State.ESCALATING)
         await self._tell_employee(q, messages.timed_out_dm(q, events[0]))
         if await self.store.advance(q.id, fence, State.ESCALATING, to=State.ESCALATED):
@@ -260,10 +305,33 @@ class WasThisYouFlow:
 
     # --- helpers ------------------------------------------------------------------------------------
 
+    async def _protected(self, q: Question) -> bool:
+        """Whether the policy protects the account, from Okta's state now (remembered on the question
+        once true). An Okta error is raised: nothing is changed on an account not known unprotected."""
+        if q.protected:
+            return True
+        user = await self._okta.get_user(q.okta_id)
+        groups = [g.profile.name async for g in self._okta.list_user_groups(q.okta_id)]
+        if not self._policy.is_protected(user.profile.login, groups):
+            return False
+        await self.store.note(q.id, protected="1")
+        return True
+
+    async def _settle(self, step: str, q: Question) -> str:
+        """A step whose worker died inside its Okta call: 'ok' if Okta shows it done, else it runs now
+        (clearing sessions leaves nothing to read back, and doing it again is harmless)."""
+        if await took_effect(self._okta, Operation(_VERBS[step], q.okta_id)):
+            log.info("was-this-you %s on %s: done before a restart, per Okta", step, q.okta_id)
+            return "ok"
+        return await self._run_step(step, q)
+
     async def _run_step(self, step: str, q: Question) -> str:
-        """'ok', or what went wrong (Okta's summary)."""
+        """'ok', or what went wrong (Okta's summary). No answer at all (OktaTransportError) is raised:
+        whether it took effect is unknown, so the step is settled by whoever takes the work over."""
         try:
             await perform(self._okta, Operation(_VERBS[step], q.okta_id))
+        except OktaTransportError:
+            raise
         except OktaError as exc:
             log.warning("was-this-you %s on %s failed: %s", step, q.okta_id, type(exc).__name__)
             return str(exc)[:200] or type(exc).__name__
@@ -337,6 +405,10 @@ class WasThisYouFlow:
         await self._recorder.record(
             AuditRecord(at=now(), actor=actor, verb=verb, target=target, outcome=outcome, detail=detail, source=source)
         )
+
+
+class _Superseded(Exception):
+    """Another worker holds the question now (a newer fence): this one stops."""
 
 
 def _verb_name(step: str) -> str:

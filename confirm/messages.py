@@ -26,8 +26,13 @@ FOLLOW_UPS = {
     "reset_password": ("Reset password", "Okta emails them a link to choose a new password."),
     "resolve": ("Mark resolved", "The incident is closed; its buttons go away."),
 }
+PROTECTED_REFUSAL = "{login} is a protected account: nobody may change it from Slack. Use the Okta admin console."
 ACTIONS = frozenset({YES, NO} | {ACTION_PREFIX + name for name in FOLLOW_UPS})
 TIMELINE_SHOWN = 10
+_PROTECTED_NOTE = (
+    ":lock: *Protected account:* the policy protects it, so nothing was changed and nothing can be from Slack. "
+    "Security team: contain it in the Okta admin console (clear its sessions, reset MFA, suspend as needed)."
+)
 
 _WHAT = {
     Signal.FACTOR_ENROLLED: "A new sign-in factor was added to your Okta account",
@@ -123,10 +128,14 @@ def confirmed_dm(q: Question, event: LogEvent) -> Reply:
 
 
 def contained_dm(q: Question, event: LogEvent) -> Reply:
-    done = "; ".join(_step_line(step, result) for step, result in q.steps.items()) or "nothing could be done yet"
     said = "you reported" if signal_of(q) is Signal.REPORTED else "you told us"
+    if q.protected:
+        acted = "Your account is one this bot may not change: the security team has been told and will act in Okta."
+    else:
+        done = "; ".join(_step_line(step, result) for step, result in q.steps.items()) or "nothing could be done yet"
+        acted = f"We acted on your account at once: {done}."
     text = (
-        f":rotating_light: *Thanks, {said} this was not you.* We acted on your account at once: {done}.\n"
+        f":rotating_light: *Thanks, {said} this was not you.* {acted}\n"
         "*What to do now:* sign in to Okta again (you will be asked for your password and MFA), "
         "change your password if you can, reject any Okta Verify push you did not start, and watch "
         "for a message from the security team, who have been told."
@@ -155,15 +164,17 @@ def _headline(q: Question) -> str:
     subject = f"*{escape(q.login)}*"
     if q.state is State.RESOLVED:
         return f":white_check_mark: Incident for {subject} resolved by <@{q.resolved_by}>"
+    contained = "not contained (protected account)" if q.protected else "contained"
     if q.answer == "no":
-        return f":rotating_light: {subject} says it wasn't them: contained"
+        return f":rotating_light: {subject} says it wasn't them: {contained}"
     if q.answer == "reported":
-        return f":rotating_light: {subject} reported suspicious activity to Okta: contained"
+        return f":rotating_light: {subject} reported suspicious activity to Okta: {contained}"
     if q.answer == "yes":
         return f":white_check_mark: {subject} confirmed it was them"
     if q.reason == "no_slack_account":
         return f":warning: {subject} has no Slack account to ask: please check with them"
-    return f":hourglass: {subject} did not answer within the time allowed: please check with them"
+    unsure = " (the question may not have reached them: the bot restarted while sending it)" if q.dm is None else ""
+    return f":hourglass: {subject} did not answer within the time allowed{unsure}: please check with them"
 
 
 def incident(q: Question, events: Sequence[LogEvent], org_url: str) -> Reply:
@@ -181,14 +192,18 @@ def incident(q: Question, events: Sequence[LogEvent], org_url: str) -> Reply:
     done += [f"{_STEP_DONE.get(a, escape(a))} by <@{who}>" for a, who in q.follow_ups.items()]
     if done:
         blocks.append(blockkit.section("*Done*\n" + "\n".join(f"• {line}" for line in done)))
+    if q.protected:
+        blocks.append(blockkit.section(_PROTECTED_NOTE))
     link = f"<{org_url.rstrip('/')}/admin/user/profile/view/{escape(q.okta_id)}|Open user in Okta admin>"
     blocks.append(blockkit.context(f"{link} · question `{q.id}`"))
     if q.state is not State.RESOLVED:
+        # A protected account is changed by nobody from Slack: only resolving is offered.
+        offered = {"resolve": FOLLOW_UPS["resolve"]} if q.protected else FOLLOW_UPS
         blocks.append(
             ActionsBlock(
                 elements=[
                     _button(name, label, q.id, style="danger" if name != "resolve" else None, consequence=consequence)
-                    for name, (label, consequence) in FOLLOW_UPS.items()
+                    for name, (label, consequence) in offered.items()
                 ]
             )
         )

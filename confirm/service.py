@@ -45,6 +45,7 @@ class WasThisYouService:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        await self.flow.drain(timeout=10.0)
         late = set(self._tasks)
         while late:
             # Again until it takes: Python 3.11's asyncio.wait_for, with which redis-py sends each command,

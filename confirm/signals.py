@@ -40,11 +40,25 @@ class Signal(StrEnum):
 
 FACTOR_REMOVED_EVENTS = frozenset({"user.mfa.factor.deactivate", "user.mfa.factor.reset_all"})
 PASSWORD_EVENTS = frozenset({"user.account.update_password", "user.account.reset_password"})
+PUSH_EVENTS = ("user.authentication.auth_via_mfa", "user.mfa.okta_verify.deny_push")
 # The event types the signals read: what the event hook must subscribe to for them.
 EVENT_TYPES = (
     "user.mfa.factor.activate", *sorted(FACTOR_REMOVED_EVENTS), *sorted(PASSWORD_EVENTS), "user.session.start",
-    "user.authentication.auth_via_mfa", "user.mfa.okta_verify.deny_push", REPORTED_EVENT,
+    *PUSH_EVENTS, REPORTED_EVENT,
 )  # fmt: skip
+
+
+def asked_event_types(rules: WasThisYou) -> list[str]:
+    """The event types the policy's `ask` reads (an employee's own report always), sorted."""
+    ask = rules.ask
+    wanted = {REPORTED_EVENT}
+    wanted |= {"user.mfa.factor.activate"} if ask.factor_enrolled else set()
+    wanted |= FACTOR_REMOVED_EVENTS if ask.factor_removed else set()
+    wanted |= PASSWORD_EVENTS if ask.password_changed else set()
+    wanted |= {"user.session.start"} if ask.new_country.enabled else set()
+    wanted |= set(PUSH_EVENTS) if ask.push_bombing.enabled else set()
+    return sorted(wanted)
+
 
 _NEW_COUNTRY = """
 local verdict = redis.call('GET', KEYS[2])

@@ -6,7 +6,11 @@ Redis keys owned here (TTL `ttl_s`, 30 days, unless said otherwise):
   `signal`, `okta_id`, `login`, `created` (our clock, s), `event_at` (the first event's time, s),
   `slack_id`, `dm_channel`, `dm_ts`, `deadline`, `answer`, `answered_by`, `answered_at`,
   `reason` (why escalated), `done:<step>` (a containment step's result), `incident_channel`,
-  `incident_ts`, `act:<action>` (who ran a follow-up), `resolved_by`.
+  `incident_ts`, `act:<action>` (who ran a follow-up), `resolved_by`, `protected` ("1": the account is
+  one the policy protects, so nothing is changed from Slack), `dm_claim` (the fence under which the
+  question's DM is being sent: set before the post, so that a worker taking over after a crash knows
+  a DM may be out and sends none), `start:<step>` (the fence that began a containment step: one
+  interrupted inside its Okta call is settled from Okta's state, not simply run again).
 - `okc:confirm:q:<id>:events` (List): the incident's events as JSON, the latest `TIMELINE` kept.
 - `okc:confirm:user:<okta id>` (String, TTL the incident window): the user's open incident.
 - `okc:confirm:event:<uuid>` (String): the question an event went to (a redelivery changes nothing).
@@ -113,7 +117,9 @@ _ANSWER = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'gone'} end
 if redis.call('HGET', KEYS[1], 'slack_id') ~= ARGV[1] then return {'foreign'} end
-if state ~= 'asking' then return {'closed', state} end
+-- Open once asked, and already while its DM is being sent (claimed): a click can beat the record.
+local claimed = state == 'new' and (redis.call('HGET', KEYS[1], 'dm_claim') or '') ~= ''
+if state ~= 'asking' and not claimed then return {'closed', state} end
 local next = ARGV[2] == 'yes' and 'confirming' or 'containing'
 local fence = redis.call('HINCRBY', KEYS[1], 'fence', 1)
 redis.call('HSET', KEYS[1], 'state', next, 'answer', ARGV[2], 'answered_by', ARGV[1], 'answered_at', ARGV[3])
@@ -149,6 +155,12 @@ if redis.call('HSETNX', KEYS[1], 'act:' .. ARGV[1], ARGV[2]) == 0 then
   return {'done', redis.call('HGET', KEYS[1], 'act:' .. ARGV[1])}
 end
 return {'ok'}
+"""
+
+# Fields on a question that still exists (one gone stays gone: no hash without its TTL).
+_MARK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
+return 0
 """
 
 
@@ -200,6 +212,7 @@ class QuestionStore:
         self._answer = redis.register_script(_ANSWER)
         self._advance = redis.register_script(_ADVANCE)
         self._follow_up = redis.register_script(_FOLLOW_UP)
+        self._mark = redis.register_script(_MARK)
 
     @staticmethod
     def key(question_id: str) -> str:
@@ -255,6 +268,12 @@ class QuestionStore:
         reply = cast(list[str], await self._follow_up(keys=[self.key(question_id)], args=[action, slack_id]))
         return reply[0], reply[1] if len(reply) > 1 else ""
 
+    async def note(self, question_id: str, **facts: str) -> None:
+        """Facts learnt from Okta or Slack (the account is protected, where the DM went): kept whoever
+        learns them, under any fence."""
+        args = [item for pair in facts.items() for item in pair]
+        await self._mark(keys=[self.key(question_id)], args=args)
+
     async def get(self, question_id: str) -> Question | None:
         fields = cast(dict[str, str], await self._redis.hgetall(self.key(question_id)))
         return Question.of(question_id, fields) if fields.get("state") else None
@@ -287,6 +306,9 @@ class Question:
     steps: dict[str, str]  # containment step -> its result
     follow_ups: dict[str, str]  # follow-up action -> who ran it
     resolved_by: str
+    protected: bool  # the policy protects the account: nothing is changed from Slack
+    dm_claim: str  # the fence under which the DM is being (or was) sent; "" before
+    started: dict[str, str]  # containment step -> the fence that began it
 
     @classmethod
     def of(cls, question_id: str, fields: dict[str, str]) -> Question:
@@ -310,4 +332,7 @@ class Question:
             steps={k.removeprefix("done:"): v for k, v in fields.items() if k.startswith("done:")},
             follow_ups={k.removeprefix("act:"): v for k, v in fields.items() if k.startswith("act:")},
             resolved_by=fields.get("resolved_by", ""),
+            protected=fields.get("protected") == "1",
+            dm_claim=fields.get("dm_claim", ""),
+            started={k.removeprefix("start:"): v for k, v in fields.items() if k.startswith("start:")},
         )

@@ -14,6 +14,13 @@ from bot.server import BackgroundServer
 from oktaclient import OktaClient
 from oktaclient.models import EventHook
 
+# The event types example.yaml's was_this_you section asks about, every signal on, as Okta allows them.
+WAS_THIS_YOU_HOOKED = (
+    "user.account.report_suspicious_activity_by_enduser", "user.mfa.factor.activate", "user.mfa.factor.deactivate",
+    "user.mfa.factor.reset_all", "user.account.update_password", "user.account.reset_password", "user.session.start",
+    "user.authentication.auth_via_mfa",
+)  # fmt: skip
+
 
 @asynccontextmanager
 async def hook_endpoint(

@@ -21,7 +21,7 @@ from oktasim import OktaOrg
 from policy import load_policy
 from slacksim import SlackWorkspace
 from tests.conftest import SIM_API_TOKEN, free_port
-from tests.hooks_support import hook_endpoint, registered_hook
+from tests.hooks_support import WAS_THIS_YOU_HOOKED, hook_endpoint, registered_hook
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICY = ROOT / "policy" / "example.yaml"
@@ -58,9 +58,10 @@ def under(lines: list[str], name: str) -> list[str]:
 
 
 def policy_event_types() -> list[str]:
+    """What the example policy needs: its alert rules' event types and those was_this_you asks about."""
     alerts = load_policy(EXAMPLE_POLICY).alerts
     assert alerts is not None
-    return hook_event_types(alerts.rules, eligible_event_types())
+    return sorted(set(hook_event_types(alerts.rules, eligible_event_types())) | set(WAS_THIS_YOU_HOOKED))
 
 
 @pytest.fixture
@@ -113,6 +114,19 @@ async def test_everything_configured_and_working_passes(hooked: str, capsys: pyt
         line_for(lines, "okta hook")
     )
     assert ", primary" in line_for(lines, "redis")
+
+
+async def test_a_hook_without_what_was_this_you_asks_about_fails(
+    configured: None, endpoint: str, okta: OktaClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alerts = load_policy(EXAMPLE_POLICY).alerts
+    assert alerts is not None
+    alerts_only = hook_event_types(alerts.rules, eligible_event_types())
+    await registered_hook(okta, endpoint, HOOK_SECRET, alerts_only)
+    code, lines = await check(capsys)
+    missing = sorted(set(WAS_THIS_YOU_HOOKED) - set(alerts_only))
+    assert code == 1 and "user.account.report_suspicious_activity_by_enduser" in missing
+    assert line_for(lines, "okta hook").endswith(f"lacks event types the policy needs: {', '.join(missing)}")
 
 
 async def test_check_lists_the_privileged_groups_and_why(configured: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+import yaml
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -16,14 +17,16 @@ from alerts.receiver import HookConfig, HookOutcome, HookRequest, create_hook_ap
 from alerts.stream import STREAM_KEY
 from alerts.subscriptions import hook_event_types
 from bot.cli import main
+from bot.hooks_cli import policy_event_types
 from bot.server import BackgroundServer
 from bot.settings import Settings
 from oktaclient import OktaClient
 from oktasim import OktaOrg
+from policy import load_policy
 from policy.sections import Alerts
 from tests.alerts_support import POLICY_FILE, SECRET
 from tests.conftest import SIM_API_TOKEN, free_port
-from tests.hooks_support import hook_endpoint
+from tests.hooks_support import WAS_THIS_YOU_HOOKED, hook_endpoint
 
 Cli = Callable[..., Awaitable[tuple[int, str, str]]]
 Seen = list[tuple[HookRequest, HookOutcome]]
@@ -82,6 +85,10 @@ async def test_register_creates_verifies_and_activates_then_okta_delivers(
     # The policy's alert rules, as Okta allows them: lock-outs and sign-ins yes, system.* (dropped) no.
     assert {"user.account.lock", "user.session.start", "group.user_membership.add"} <= set(hook.events.items)
     assert not [t for t in hook.events.items if t.startswith("system.")]
+    # And what was_this_you asks about, which the alert rules alone would not post (INFO is dropped),
+    # without the System Log's deny_push, which Okta lets no hook subscribe to.
+    assert set(WAS_THIS_YOU_HOOKED) <= set(hook.events.items)
+    assert "user.mfa.okta_verify.deny_push" not in hook.events.items
 
     okta_org.lock_out("erin.employee@acme.example", failures=2)
     await okta_org.hooks_idle()
@@ -228,7 +235,7 @@ async def test_what_is_missing_is_said_before_okta_is_asked(
     )
     monkeypatch.setenv("POLICY_FILE", str(no_alerts))
     code, _, err = await hooks("register", "--url", "https://bot.example.com/okta/hooks")
-    assert code == 2 and "POLICY_FILE has no 'alerts' section" in err
+    assert code == 2 and "POLICY_FILE has no 'alerts' or 'was_this_you' section" in err
 
     code, _, err = await hooks("register", "--url", "bot.example.com/okta/hooks")
     assert code == 2 and "--url must be the endpoint's http(s) URL" in err
@@ -373,3 +380,31 @@ ELIGIBLE = ["system.api_token.create", "system.import.start", "user.account.lock
 def test_default_event_types_are_what_the_rules_can_post(rules: list[dict[str, object]], subscribed: list[str]) -> None:
     alerts = Alerts.model_validate({"default_channel": "#security-alerts", "rules": rules})
     assert hook_event_types(alerts.rules, ELIGIBLE) == subscribed
+
+
+@pytest.mark.parametrize(
+    ("ask", "hooked", "not_hooked"),
+    [
+        ({}, WAS_THIS_YOU_HOOKED, ("user.mfa.okta_verify.deny_push",)),
+        (  # a signal switched off needs no subscription; an employee's own report is always read
+            {"factor_enrolled": False, "push_bombing": {"enabled": False}, "new_country": {"enabled": False}},
+            ("user.account.report_suspicious_activity_by_enduser", "user.mfa.factor.deactivate"),
+            ("user.mfa.factor.activate", "user.authentication.auth_via_mfa", "user.session.start"),
+        ),
+    ],
+)
+def test_default_event_types_add_what_was_this_you_asks_about(
+    ask: dict[str, object], hooked: tuple[str, ...], not_hooked: tuple[str, ...], tmp_path: Path
+) -> None:
+    raw = yaml.safe_load(POLICY_FILE.read_text())
+    del raw["alerts"]  # the questions alone
+    raw["was_this_you"]["ask"] = ask
+    types = policy_event_types(load_policy(policy_file(tmp_path, raw)))
+    assert set(hooked) <= set(types) and not set(not_hooked) & set(types)
+    assert types == sorted(types)
+
+
+def policy_file(tmp_path: Path, raw: dict[str, object]) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path

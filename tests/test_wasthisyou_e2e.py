@@ -4,115 +4,17 @@ clicks there; a real Redis holds every question; time moves by a clock the test 
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 from alerts.service import AlertService
-from bot.metrics import REGISTRY, count_was_this_you
-from confirm import EVENT_TYPES, WasThisYouFlow, WasThisYouService
 from confirm.store import State
-from oktaclient import OktaClient
-from oktaclient.event_types import ELIGIBLE_EVENT_TYPES
 from oktaclient.models import UserStatus
-from oktasim import OktaOrg
-from slacksim import Message
-from tests.chatops_support import ERIN, HANA, HOOK_SECRET, SAM, ChatOps
-from tests.helpdesk_support import audit_trail, audited, buttons, mrkdwn, new_user
+from tests.chatops_support import ERIN, HANA, OSCAR, SAM
+from tests.helpdesk_support import audit_trail, buttons, mrkdwn, new_user
 from tests.test_security_attacks import reforged
+from tests.wasthisyou_support import ALERTS_CHANNEL, ERIN_LOGIN, Scene, as_user, factor_enrolled, metric, scene
 
-ERIN_LOGIN = "erin.employee@acme.example"
-ALERTS_CHANNEL = "C0SECALERT1"
-
-
-class Clock:
-    """Wall time plus an offset the test moves: deadlines fire without sleeping."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-
-@dataclass
-class Scene:
-    chatops: ChatOps
-    clock: Clock
-    okta: OktaClient
-
-    @property
-    def org(self) -> OktaOrg:
-        return self.chatops.org
-
-    def flow(self) -> WasThisYouFlow:
-        """A flow as a replica builds it (the bot's own answers the clicks), on the test's clock."""
-        bot = self.chatops.bot
-        assert bot.handlers.was_this_you is not None
-        return WasThisYouFlow(
-            self.chatops.redis, self.okta, bot.slack, bot.services.policy, bot.services.identities,
-            bot.services.recorder, org_url=self.okta.org_url, clock=self.clock,
-        )  # fmt: skip
-
-    @asynccontextmanager
-    async def replica(self, name: str = "r1") -> AsyncIterator[WasThisYouFlow]:
-        flow = self.flow()
-        async with WasThisYouService(self.chatops.redis, flow, consumer_name=name, sweep_interval_s=3600):
-            yield flow
-
-    async def question(self, user_id: str = ERIN, login: str = ERIN_LOGIN) -> Message:
-        """The question in the employee's DM, once asked (the question's deadline set: audited after)."""
-        dm = await self.chatops.ws.wait_for_message(
-            lambda m: m.channel == self.chatops.ws.dm_channel_id(user_id) and "Was this you?" in m.text, timeout=10
-        )
-        await audited(self.chatops, verb="was-this-you", outcome="asked", target=login)
-        return dm
-
-    async def incident(self, predicate: Any = lambda m: True) -> Message:
-        def about(m: Message) -> bool:
-            return m.channel == ALERTS_CHANNEL and "wty:resolve" in buttons(m) and predicate(m)
-
-        return await self.chatops.ws.wait_for_message(about, timeout=10)
-
-    async def click(self, user_id: str, action_id: str, message: Message) -> None:
-        response = await self.chatops.click(user_id, action_id, message)
-        assert response.status_code == 200
-
-    def session_clears(self, user_id: str) -> int:
-        return sum(
-            1 for r in self.org.requests if r.method == "DELETE" and r.path == f"/api/v1/users/{user_id}/sessions"
-        )
-
-
-@pytest.fixture
-async def scene(chatops: ChatOps, okta: OktaClient) -> AsyncIterator[Scene]:
-    chatops.ws.rate_limits.enabled = False  # the bot paces itself; the limits have their own tests
-    url = f"{chatops.server.url}/okta/hooks"
-    types = sorted(set(EVENT_TYPES) & ELIGIBLE_EVENT_TYPES)
-    hook = await okta.create_event_hook("chatops", url, types, secret=HOOK_SECRET)
-    assert hook.id is not None and (await okta.verify_event_hook(hook.id)).verificationStatus == "VERIFIED"
-    undo = count_was_this_you()
-    yield Scene(chatops, Clock(), okta)
-    undo()
-
-
-def metric(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-def factor_enrolled(org: OktaOrg, login: str = ERIN_LOGIN, severity: str = "INFO") -> dict[str, Any]:
-    user = org.get_user(login)
-    return org.record_event(
-        "user.mfa.factor.activate", actor=user, targets=[user], severity=severity, message="Activate factor for user",
-        ip="203.0.113.99",
-    )  # fmt: skip
+__all__ = ["scene"]  # the fixture
 
 
 async def test_yes_is_recorded_and_marks_the_alert(scene: Scene) -> None:
@@ -193,7 +95,7 @@ async def test_a_click_by_anyone_else_changes_nothing(scene: Scene) -> None:
         factor_enrolled(scene.org)
         question = await scene.question()
         # Sam cannot see Erin's DM: this is the click forged, as if Slack had sent it
-        forged = reforged(ws, ws.block_action(ERIN, "wty:no", message=question), _as_user(SAM))
+        forged = reforged(ws, ws.block_action(ERIN, "wty:no", message=question), as_user(SAM))
         assert (await ws.send(chatops.url, forged)).status_code == 200
         await ws.wait_for(lambda call: call.method == "response_url" and "sent to someone else" in str(call.args))
         [qid] = {b["value"] for b in buttons(question).values()}
@@ -201,13 +103,6 @@ async def test_a_click_by_anyone_else_changes_nothing(scene: Scene) -> None:
     assert q is not None and q.state is State.ASKING
     assert not [r for r in scene.org.requests if r.path.startswith("/api/v1/users/") and r.method in ("POST", "DELETE")]
     assert ("was-this-you", "refused") in [(r.verb, r.outcome) for r in await audit_trail(chatops)]
-
-
-def _as_user(user_id: str) -> Any:
-    def change(payload: dict[str, Any]) -> None:
-        payload["user"]["id"] = user_id
-
-    return change
 
 
 async def test_a_pending_question_survives_a_restart_and_still_times_out(scene: Scene) -> None:
@@ -241,13 +136,12 @@ async def test_reported_by_the_employee_contains_at_once_and_security_follows_up
     chatops, org = scene.chatops, scene.org
     erin = org.get_user(ERIN_LOGIN)
     async with scene.replica():
-        org.record_event("user.account.report_suspicious_activity_by_enduser", actor=erin, targets=[erin])
-        incident = await scene.incident(lambda m: "reported suspicious activity" in mrkdwn(m))
+        incident = await scene.reported()
         await chatops.ws.wait_for_message(
             lambda m: m.channel == chatops.ws.dm_channel_id(ERIN) and "you reported" in m.text
         )
         ws = chatops.ws  # Hana (helpdesk, not security) is not in the channel: her click, forged
-        forged = reforged(ws, ws.block_action(SAM, "wty:suspend", message=incident), _as_user(HANA))
+        forged = reforged(ws, ws.block_action(SAM, "wty:suspend", message=incident), as_user(HANA))
         assert (await ws.send(chatops.url, forged)).status_code == 200
         await ws.wait_for(lambda call: call.method == "response_url" and "Only the security role" in str(call.args))
         assert erin.status is UserStatus.ACTIVE
@@ -259,3 +153,53 @@ async def test_reported_by_the_employee_contains_at_once_and_security_follows_up
     assert erin.status is UserStatus.SUSPENDED
     assert scene.session_clears(erin.id) == 1
     assert not buttons(resolved)
+
+
+OSCAR_LOGIN = "oscar.admin@acme.example"  # in Okta Admins: protected by the example policy
+
+
+async def test_no_on_a_protected_account_changes_nothing_and_sends_security_to_the_admin_console(
+    scene: Scene,
+) -> None:
+    chatops, org, ws = scene.chatops, scene.org, scene.chatops.ws
+    oscar = org.get_user(OSCAR_LOGIN)
+    async with scene.replica():
+        factor_enrolled(org, OSCAR_LOGIN)
+        question = await scene.question(OSCAR, OSCAR_LOGIN)
+        await scene.click(OSCAR, "wty:no", question)
+        incident = await scene.incident(lambda m: "protected account" in mrkdwn(m))
+        told = await ws.wait_for_message(lambda m: m.ts == question.ts and "What to do now" in mrkdwn(m))
+        # The buttons are not there; a stale or forged one is refused from Okta's state all the same.
+        forged = reforged(ws, ws.block_action(SAM, "wty:resolve", message=incident), as_action("wty:suspend"))
+        assert (await ws.send(chatops.url, forged)).status_code == 200
+        await chatops.reply_to(SAM, lambda m: "protected account" in m.text and "Okta admin console" in m.text)
+    assert "not contained (protected account)" in mrkdwn(incident) and "Okta admin console" in mrkdwn(incident)
+    assert set(buttons(incident)) == {"wty:resolve"}, "nothing to change from Slack"
+    assert "may not change" in mrkdwn(told) and "signed out" not in mrkdwn(told)
+    assert oscar.status is UserStatus.ACTIVE and scene.session_clears(oscar.id) == 0
+    assert not [r for r in org.requests if r.path.startswith(f"/api/v1/users/{oscar.id}/") and r.method != "GET"]
+    records = [(r.verb, r.outcome, r.target) for r in await audit_trail(chatops)]
+    assert ("was-this-you", "refused", OSCAR_LOGIN) in records and ("suspend", "refused", OSCAR_LOGIN) in records
+    assert not [r for r in records if r[0] == "clear-sessions"]
+
+
+async def test_a_follow_up_checks_protection_when_clicked_not_when_the_incident_was_posted(scene: Scene) -> None:
+    chatops, org, erin = scene.chatops, scene.org, scene.org.get_user(ERIN_LOGIN)
+    async with scene.replica():
+        incident = await scene.reported()
+        assert "wty:suspend" in buttons(incident)
+        org.add_member("Okta Admins", erin)  # protected from now on
+        await scene.click(SAM, "wty:suspend", incident)
+        await chatops.reply_to(SAM, lambda m: "protected account" in m.text)
+        refreshed = await chatops.ws.wait_for_message(
+            lambda m: m.ts == incident.ts and "Protected account" in mrkdwn(m)
+        )
+    assert erin.status is UserStatus.ACTIVE
+    assert set(buttons(refreshed)) == {"wty:resolve"}
+
+
+def as_action(action_id: str) -> Any:
+    def change(payload: dict[str, Any]) -> None:
+        payload["actions"][0]["action_id"] = action_id
+
+    return change
