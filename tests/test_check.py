@@ -423,7 +423,7 @@ async def test_a_token_missing_a_manifest_scope_fails(
     )
     assert under(lines, "slack")[:2] == [
         "groups:read: needed for conversations.list",
-        "users:read.email: needed for users.info",
+        "users:read.email: needed for users.info, users.lookupByEmail",
     ]
     fix = "fix the Slack app's scopes: the token lacks groups:read, users:read.email: update the app from"
     assert under(lines, "slack")[2].startswith(fix)
