@@ -185,13 +185,7 @@ def banner(process: Process) -> None:
 
 
 async def _register_sandbox_hook(runtime: Runtime, policy: Policy, url: str) -> None:
-    from alerts.subscriptions import hook_event_types
-    from bot.hooks_cli import DEFAULT_NAME, eligible_event_types, register_hook
-    from confirm import EVENT_TYPES
+    from bot.hooks_cli import DEFAULT_NAME, policy_event_types, register_hook
 
-    rules = policy.alerts.rules if policy.alerts else ()
-    eligible = eligible_event_types()
-    wanted = hook_event_types(rules, eligible)
-    if policy.was_this_you is not None:  # the events the questions come from, besides the alerts'
-        wanted = sorted(set(wanted) | (set(EVENT_TYPES) & eligible))
-    await register_hook(runtime.okta, url, DEFAULT_NAME, wanted, runtime.hook_secret)
+    # what `hooks register` subscribes to by default: the alert rules' and the questions' event types
+    await register_hook(runtime.okta, url, DEFAULT_NAME, policy_event_types(policy), runtime.hook_secret)
