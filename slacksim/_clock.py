@@ -12,10 +12,16 @@ import time
 class Clock:
     def __init__(self) -> None:
         self._offset = 0.0
+        self._frozen_at: float | None = None
 
     def monotonic(self) -> float:
         """Seconds on a clock that never goes back."""
-        return time.monotonic() + self._offset
+        return (time.monotonic() if self._frozen_at is None else self._frozen_at) + self._offset
+
+    def freeze(self) -> None:
+        """From now on time moves only by `advance`: for a test that counts calls against a rate,
+        however slowly the machine makes them."""
+        self._frozen_at = time.monotonic()
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:
