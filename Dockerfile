@@ -8,6 +8,7 @@ FROM python:3.11.13-slim-bookworm AS builder
 
 WORKDIR /src
 COPY pyproject.toml README.md requirements.lock ./
+COPY access/ access/
 COPY actions/ actions/
 COPY alerts/ alerts/
 COPY approvals/ approvals/

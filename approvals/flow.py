@@ -14,6 +14,7 @@ import json
 import logging
 from typing import Any
 
+from access import Grants
 from actions.bulk import Batch, BatchStore, without_protected
 from actions.bulk_progress import BatchRun
 from actions.bulk_report import summary
@@ -42,7 +43,7 @@ from audit import AuditRecord
 from audit.recorder import now
 from oktaclient import OktaClient
 from oktaclient.errors import OktaError, OktaNotFound
-from oktaclient.models import Group, User
+from oktaclient.models import Group, Outcome, User
 from policy import ApprovalRule, Policy, Verb
 from policy.verbs import BULK_VERBS
 from slackport import Reply, SlackError, SlackPort
@@ -62,7 +63,9 @@ class ApprovalFlow:
         identities: Identities,
         *,
         batches: BatchStore,
+        grants: Grants | None = None,  # runs approved time-bound memberships
     ) -> None:
+        self.grants = grants
         self.store = store
         self.okta = okta
         self.slack = slack
@@ -75,10 +78,20 @@ class ApprovalFlow:
     # --- asking -------------------------------------------------------------------------------------
 
     async def request(
-        self, inv: Invocation, op: Operation, user: User, group: Group | None, rule: ApprovalRule, *, factor: str | None = None
+        self,
+        inv: Invocation,
+        op: Operation,
+        user: User,
+        group: Group | None,
+        rule: ApprovalRule,
+        *,
+        factor: str | None = None,
+        grant_seconds: int | None = None,
+        reason: str | None = None,
     ) -> None:
         """Ask for a reason in the request form; the request is posted when it is sent (`submit`).
-        `factor`: for reset-mfa, which factor (or "every factor"), as approvers should read it."""
+        `factor`: for reset-mfa, which factor (or "every factor"), as approvers should read it.
+        `grant_seconds`: the membership is time-bound (access/); `reason`: given already, no form."""
         draft = Draft(
             verb=op.verb,
             target=user.profile.login,
@@ -92,9 +105,13 @@ class ApprovalFlow:
                 "target_status": str(user.status),
                 "target_title": user.profile.title,
                 "target_department": user.profile.department,
+                **({"grant_seconds": grant_seconds} if grant_seconds else {}),
             },
             channel_id=inv.channel_id,
         )
+        if reason:
+            await self._post(inv, draft, rule, reason)
+            return
         await self._ask(inv, draft, rule)
 
     async def request_batch(self, inv: Invocation, batch: Batch, rule: ApprovalRule) -> None:
@@ -329,7 +346,7 @@ class ApprovalFlow:
                 finished = await self.store.finish(request.id, False, f"Not run: {stale}.", executor=executor)
                 await self._finished(request, finished)
                 return
-            outcome = await perform(self.okta, op)
+            outcome = await self._perform(request, op)
         except OktaError as exc:
             detail = explain(exc, f"{effect.working} {label}")
             finished = await self.store.finish(
@@ -362,6 +379,18 @@ class ApprovalFlow:
             okta_request_id = getattr(exc, "request_id", None)
         finished = await self.store.finish(request.id, succeeded, detail, okta_request_id, executor=executor)
         await self._finished(request, finished)
+    async def _perform(self, request: ApprovalRequest, op: Operation) -> Outcome:
+        seconds = request.params.get("grant_seconds")
+        if seconds is None:
+            return await perform(self.okta, op)
+        if self.grants is None or op.group_id is None:  # never a lasting membership in place of a time-bound one
+            raise RuntimeError("a time-bound membership was approved, but time-bound access is not running")
+        given = await self.grants.give(
+            user=await self.okta.get_user(op.user_id), group=await self.okta.get_group(op.group_id), seconds=int(seconds),
+            by=request.executed_by or request.requester, notify=request.requester, reason=request.reason,
+            source="approval", approval_id=request.id,
+        )
+        return Outcome(request_id=given.okta_request_id)
 
     async def _finished(self, request: ApprovalRequest, finished: TransitionResult) -> None:
         if finished.ok:  # refused: a reconciliation took over (and showed and told) meanwhile
@@ -440,8 +469,10 @@ class ApprovalFlow:
 
 def _operation(request: ApprovalRequest) -> Operation:
     assert request.target_id is not None
+    verb = Verb(request.verb)
     return Operation(
-        verb=Verb(request.verb),
+        # `request <group>` (an employee's own time-bound membership) is an add once approved
+        verb=Verb.ADD_TO_GROUP if verb == Verb.REQUEST else verb,
         user_id=request.target_id,
         group_id=request.params.get("group_id"),
         factor_id=request.params.get("factor_id"),

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from access.duration import short_duration
 from actions.bulk import Batch
 from actions.describe import status_marker
 from approvals.models import ApprovalRequest, ApprovalState, Refusal, TransitionResult
@@ -135,7 +136,8 @@ def requested_reply(draft: Draft, rule: ApprovalRule, request: ApprovalRequest) 
 def _object(params: dict[str, Any]) -> str:
     """What the action is on besides the user: a group, or (reset-mfa) a factor."""
     if params.get("group_name"):
-        return f" in group *{escape(params['group_name'])}*"
+        timed = f" for *{short_duration(int(params['grant_seconds']))}*" if params.get("grant_seconds") else ""
+        return f" in group *{escape(params['group_name'])}*{timed}"
     if params.get("factor_label"):
         return f": *{escape(params['factor_label'])}*"
     return ""

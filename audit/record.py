@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
-Source = Literal["command", "button", "approval", "self-service", "hook"]
+# "access": the time-bound access service acting on its own (a membership ending on time)
+Source = Literal["command", "button", "approval", "self-service", "hook", "access"]
 
 DETAIL_MAX = 500  # a stream of a million entries stays small; long Okta error text is cut, not refused
 

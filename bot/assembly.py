@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from access import Clock, Grants, GrantStore
 from actions.bulk import BatchStore
 from actions.identity import Identities
 from actions.push_check import DEFAULT_TIMING, PushTiming
@@ -25,6 +26,7 @@ from commands.context import Services
 from commands.helpdesk import Helpdesk
 from commands.self_service import SelfService
 from commands.targets import Resolver
+from commands.timed_access import TimedAccess
 from commands.verify import Verifier
 from confirm import WasThisYouFlow
 from oktaclient import OktaClient
@@ -52,6 +54,7 @@ def assemble(
     identity_ttl: int = 60,
     slack_pacing_s: float = 1.0,
     push_timing: PushTiming = DEFAULT_TIMING,
+    clock: Clock | None = None,  # time-bound access's (tests move it by hand)
 ) -> Bot:
     port = SlackPort(slack, pacing_s=slack_pacing_s)
     recorder = Recorder(AuditLog(redis), port, policy.audit.channel if policy.audit else None, PrometheusObserver())
@@ -65,7 +68,11 @@ def assemble(
         recorder=recorder,
         org_url=org_url,
     )
-    approvals = ApprovalFlow(ApprovalStore(redis, recorder), okta, port, policy, identities, batches=BatchStore(redis))
+    grants = Grants(GrantStore(redis, recorder), okta, port, policy, clock)
+    approvals = ApprovalFlow(
+        ApprovalStore(redis, recorder), okta, port, policy, identities, batches=BatchStore(redis), grants=grants
+    )
+    timed = TimedAccess(services, approvals, grants)
     was_this_you = (
         WasThisYouFlow(redis, okta, port, policy, identities, recorder, org_url=org_url) if policy.was_this_you else None
     )
@@ -75,8 +82,10 @@ def assemble(
             approvals,
             SelfService(services, redis, push_timing=push_timing),
             Verifier(services, Verifications(redis), push_timing),
+            timed,
         ),
         approvals=approvals,
+        access=timed,
         slack=port,
         was_this_you=was_this_you,
     )

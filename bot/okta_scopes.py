@@ -33,6 +33,8 @@ VERB_SCOPES: dict[Verb, tuple[str, ...]] = {
     Verb.REMOVE_FROM_GROUP: (GROUPS_READ, GROUPS_MANAGE),
     Verb.APPROVALS: (),
     Verb.CANCEL: (),
+    Verb.REQUEST: (GROUPS_READ, GROUPS_MANAGE),  # the approved membership is added, then removed at its end
+    Verb.ACCESS: (),  # grants are read from Redis; a named user is found with the caller's scope
     Verb.HELP: (),
     Verb.HISTORY: (),  # the bot's own audit trail, once the user is found
     Verb.ACTIVITY: (LOGS_READ,),  # the System Log filtered on the user
@@ -69,6 +71,8 @@ def needs(policy: Policy, *, poll_logs: bool) -> dict[str, list[str]]:
     for verb, rule in ((Verb.UNLOCK, service.unlock), (Verb.RESET_PASSWORD, service.reset_password)):
         if rule.enabled and service.roles:
             add(f"self-service {verb.value}", VERB_SCOPES[verb])
+    if policy.access is not None and policy.access.groups:
+        add("time-bound access (request)", VERB_SCOPES[Verb.REQUEST])
     if poll_logs:
         add(POLLING, (LOGS_READ,))
     return uses

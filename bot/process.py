@@ -19,6 +19,7 @@ from pathlib import Path
 
 from starlette.routing import BaseRoute, Mount
 
+from access import run_access
 from alerts import AlertService
 from approvals import ApprovalFlow, run_sweeper
 from bot.assembly import Bot, assemble
@@ -97,6 +98,7 @@ def build(settings: Settings, policy: Policy, policy_file: Path, runtime: Runtim
         services.append(_SocketMode(bot, settings.slack_app_token.get_secret_value()))
     services += [
         Task("approval sweeper", lambda: _sweep(flow)),
+        Task("time-bound access", lambda: run_access(bot.handlers.access.grants)),
         Entered(
             "alert pipeline",
             AlertService(

@@ -27,6 +27,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from access.messages import EXTEND_ACTION, RELEASE_ACTION
 from actions.invocation import Invocation
 from approvals.flow import ApprovalFlow
 from approvals.messages import (
@@ -48,6 +49,7 @@ from bot.responders import EphemeralResponder, ResponseUrlResponder
 from commands.cards import ACTION_PREFIX, CARD_BLOCK_PREFIX
 from commands.grammar import Command, Login, OktaUserId, ParseError, parse
 from commands.helpdesk import Helpdesk, is_self_service
+from commands.timed_access import TimedAccess
 from commands.verbs import help_text
 from confirm import ACTION_PREFIX as WAS_THIS_YOU_PREFIX
 from confirm import ACTIONS as WAS_THIS_YOU_ACTIONS
@@ -78,6 +80,7 @@ _QUESTION_ID = re.compile(r"[0-9a-f]{16}")  # a "Was this you?" button's value
 class Handlers:
     helpdesk: Helpdesk
     approvals: ApprovalFlow
+    access: TimedAccess
     slack: SlackPort  # for answers Slack gives no response_url for (forms, the Home tab)
     was_this_you: WasThisYouFlow | None = None  # when the policy has a `was_this_you` section
 
@@ -240,6 +243,17 @@ def build_bolt_app(
             raise ValueError("not a question id")
         inv = _button_invocation(payload, respond)
         then(inv.respond, handlers.was_this_you.click(inv, action.action_id, question))
+
+    @app.action(re.compile(f"^({re.escape(RELEASE_ACTION)}|{re.escape(EXTEND_ACTION)})$"))
+    async def on_access_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Release now / Extend, in the member's DMs; the value is the grant's id (id-like as an
+        approval's: a forged one names no grant)."""
+        await ack()
+        payload = BlockActions.model_validate(body)
+        inv = _button_invocation(payload, respond)
+        grant_id = ApprovalButton.of(payload).id
+        act = handlers.access.release if payload.actions[0].action_id == RELEASE_ACTION else handlers.access.extend
+        then(inv.respond, act(inv, grant_id))
 
     register_home(app, handlers.helpdesk.self_service, handlers.slack, after_ack)
     return app

@@ -29,6 +29,7 @@ from typing import Annotated, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from access.duration import parse_duration, short_duration
 from commands.verbs import VERB_SPECS, Operands, VerbSpec
 from policy.verbs import BULK_MAX, BULK_VERBS, SELF_SERVICE_VERBS, Verb
 from slacktext import escape, unescape
@@ -44,8 +45,6 @@ _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _SLACK_USERGROUP = re.compile(r"!subteam\^(S[A-Z0-9]{2,})(\|[^<>]*)?")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PAGE = re.compile(r"[1-9][0-9]{0,2}")
-_WINDOW = re.compile(r"([1-9][0-9]{0,3})([mhd])", re.IGNORECASE)
-_WINDOW_UNITS = {"m": 60, "h": 3600, "d": 86400}
 MAX_WINDOW = 7 * 86400  # a week of one user's System Log: a bounded read at Okta's 120 requests/min
 _FACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}")
 _NAME_PUNCTUATION = " .-_'’"  # O'Brien, O’Brien, Jean-Luc, alex.kim; spaces only inside quotes
@@ -114,6 +113,8 @@ class Command(_Value):
     # bulk verbs: the users named, and the Slack user groups (ids) whose members are meant too
     targets: tuple[Annotated[UserRef, Field(discriminator="kind")], ...] = ()
     usergroups: tuple[str, ...] = ()
+    duration: int | None = None  # seconds, after `for` (add-to-group, request)
+    reason: str | None = None  # the words after the duration
 
 
 ErrorKind = Literal[
@@ -129,6 +130,7 @@ ErrorKind = Literal[
     "bad_window",
     "bad_factor",
     "too_many_users",
+    "bad_duration",
 ]
 
 
@@ -182,11 +184,15 @@ def render(command: Command) -> str:
     if command.page is not None:
         parts.append(str(command.page))
     if command.window is not None:
-        parts.append(render_window(command.window))
+        parts.append(short_duration(command.window))
     if command.factor is not None:
         parts.append(command.factor)
     parts += [_render_user(user) for user in command.targets]
     parts += [f"<!subteam^{usergroup}>" for usergroup in command.usergroups]
+    if command.duration is not None:
+        parts += ["for", short_duration(command.duration)]
+    if command.reason:
+        parts.append(escape(command.reason))
     return " ".join(parts)
 
 
@@ -303,11 +309,37 @@ _ARITY: dict[Operands, tuple[int, int, str]] = {
     Operands.USER_AND_WINDOW: (1, 2, "a user and, optionally, how far back (like `24h`)"),
     Operands.USER_AND_FACTOR: (1, 2, "a user and, optionally, a factor"),
     Operands.GROUP_AND_USERS: (2, 1 + BULK_MAX, f"a group, then up to {BULK_MAX} users or @user-groups"),
+    Operands.GROUP_FOR: (0, 1, "a group, then `for` and a duration"),
+    Operands.OPTIONAL_USER: (0, 1, "at most one user"),
 }
 
 
 def _operands(spec: VerbSpec, args: list[_Token]) -> Command:
+    args, duration, reason = _timed(spec, args)
     _check_arity(spec, args)
+    if duration is not None:
+        return _operands_of(spec, args).model_copy(update={"duration": duration, "reason": reason})
+    if spec.operands is Operands.GROUP_FOR and args:
+        _reject(spec, "bad_duration", f"Say for how long: `/okta {escape(spec.example)}`.")
+    return _operands_of(spec, args)
+
+
+def _timed(spec: VerbSpec, args: list[_Token]) -> tuple[list[_Token], int | None, str | None]:
+    """The operands before `for <duration> [reason…]`, the duration in seconds and the reason."""
+    at = 1 if spec.operands is Operands.GROUP_FOR else 2 if spec.timed else None
+    if at is None or len(args) <= at or args[at].markup or args[at].text.casefold() != "for":
+        return args, None, None
+    if at + 1 >= len(args):
+        _reject(spec, "bad_duration", f"`for` needs a duration after it, like `4h`. Usage: `/okta {escape(spec.usage)}`")
+    token = args[at + 1]
+    seconds = None if token.markup else parse_duration(token.text)
+    if seconds is None:
+        _reject(spec, "bad_duration", f"`{token.shown()}` is not a duration: write minutes, hours or days, like `30m`, `4h`, `2d`.")
+    words = [f"<{t.text}>" if t.markup else t.text for t in args[at + 2 :]]
+    return args[:at], seconds, " ".join(w for w in words if w) or None
+
+
+def _operands_of(spec: VerbSpec, args: list[_Token]) -> Command:
     verb = spec.verb
     match spec.operands:
         case Operands.NONE:
@@ -330,6 +362,10 @@ def _operands(spec: VerbSpec, args: list[_Token]) -> Command:
             return Command(verb=verb, target=_user(spec, args[0]), factor=_factor(spec, args[1]) if args[1:] else None)
         case Operands.GROUP_AND_USERS:
             return _batch(spec, args)
+        case Operands.GROUP_FOR:
+            return Command(verb=verb, group=_group(spec, args[0]) if args else None)
+        case Operands.OPTIONAL_USER:
+            return Command(verb=verb, target=_user(spec, args[0]) if args else None)
 
 
 def _batch(spec: VerbSpec, args: list[_Token]) -> Command:
@@ -487,10 +523,9 @@ def _page(spec: VerbSpec, token: _Token) -> int:
 
 
 def _window(spec: VerbSpec, token: _Token) -> int:
-    match = None if token.markup else _WINDOW.fullmatch(token.text)
-    if match is None:
+    seconds = None if token.markup else parse_duration(token.text)
+    if seconds is None:
         _reject(spec, "bad_window", f"`{token.shown()}` is not a time span: write minutes, hours or days, like `30m`, `24h`, `7d`.")
-    seconds = int(match.group(1)) * _WINDOW_UNITS[match.group(2).lower()]
     if seconds > MAX_WINDOW:
         _reject(spec, "bad_window", f"`{token.shown()}` reaches too far back: at most `7d`.")
     return seconds
@@ -531,14 +566,6 @@ def _render_user(user: UserRef) -> str:
             return f"<@{user_id}>"
         case Name(text=text):
             return _quoted_if_spaced(text)
-
-
-def render_window(seconds: int) -> str:
-    """A time span as the grammar reads it: `7d`, `24h` is `1d`, `90m`."""
-    for unit in ("d", "h"):
-        if seconds % _WINDOW_UNITS[unit] == 0:
-            return f"{seconds // _WINDOW_UNITS[unit]}{unit}"
-    return f"{seconds // 60}m"
 
 
 def _render_group(group: GroupRef) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from access.duration import short_duration
 from actions.describe import describe
 from actions.identity import Identity
 from actions.invocation import Invocation
@@ -23,10 +24,11 @@ from commands.bulk import BulkChanges
 from commands.cards import group_listing, user_card
 from commands.context import Services
 from commands.factors import FactorChoice, choose, factor_listing
-from commands.grammar import Command, Login, Name, OktaUserId, ParseError, Self, SlackUser, render_window
+from commands.grammar import Command, Login, Name, OktaUserId, ParseError, Self, SlackUser
 from commands.history import PAGE, SCAN, history_reply
 from commands.self_service import SelfService
 from commands.targets import NotResolved
+from commands.timed_access import TimedAccess
 from commands.verbs import help_text
 from commands.verify import Verifier, unverified_refusal
 from oktaclient.errors import OktaError
@@ -48,12 +50,15 @@ def is_self_service(command: Command) -> bool:
 
 
 class Helpdesk:
-    def __init__(self, services: Services, approvals: ApprovalFlow, self_service: SelfService, verifier: Verifier) -> None:
+    def __init__(
+        self, services: Services, approvals: ApprovalFlow, self_service: SelfService, verifier: Verifier, timed: TimedAccess
+    ) -> None:
         self.s = services
         self.approvals = approvals
         self.self_service = self_service
         self.verifier = verifier
         self.bulk = BulkChanges(services, approvals, self._audit)
+        self.timed = timed
 
     async def run(self, inv: Invocation, command: Command) -> None:
         verb = command.verb
@@ -72,6 +77,9 @@ class Helpdesk:
         if verb == Verb.APPROVALS:
             if await self._permitted(inv, identity, verb):
                 await self.approvals.list_pending(inv)
+            return
+        if verb in (Verb.REQUEST, Verb.ACCESS):  # the caller's own access; the access section decides the rest
+            await (self.timed.request if verb == Verb.REQUEST else self.timed.list)(inv, identity, command)
             return
         if verb == Verb.CANCEL:
             assert command.request_id is not None  # the grammar requires it
@@ -117,7 +125,7 @@ class Helpdesk:
         if isinstance(group, NotResolved):
             await self._unresolved(inv, identity, command, group)
             return
-        await self._write(inv, identity, verb, user, group, factor=factor)
+        await self._write(inv, identity, command, user, group, factor=factor)
 
     async def _unresolved(self, inv: Invocation, identity: Identity, command: Command, failure: NotResolved) -> None:
         # audited (no match is worth knowing when someone probes names) but not announced
@@ -192,7 +200,7 @@ class Helpdesk:
             case Verb.ACTIVITY:
                 window = timedelta(seconds=command.window) if command.window else DEFAULT_WINDOW
                 activity = await read_activity(self.s.okta, user, now() - window)
-                reply = activity_reply(user, activity, render_window(int(window.total_seconds())))
+                reply = activity_reply(user, activity, short_duration(int(window.total_seconds())))
             case _:
                 reply = factor_listing(user, await self.s.okta.list_factors(user.id))
         # a page replaces the one whose button was clicked, as an answer replaces "working on it"
@@ -202,8 +210,9 @@ class Helpdesk:
     # --- writes -------------------------------------------------------------------------------------
 
     async def _write(
-        self, inv: Invocation, identity: Identity, verb: Verb, user: User, group: Group | None, *, factor: FactorChoice | None = None
+        self, inv: Invocation, identity: Identity, command: Command, user: User, group: Group | None, *, factor: FactorChoice | None = None
     ) -> None:
+        verb = command.verb
         target_groups = [g async for g in self.s.okta.list_user_groups(user.id)]
         login = user.profile.login
         if self.s.policy.is_protected(login, [g.profile.name for g in target_groups]):
@@ -222,6 +231,9 @@ class Helpdesk:
             return
         group_name = group.profile.name if group else None
         decision = self.s.policy.decide(verb, identity.roles, group_name=group_name, on_self=identity.is_okta_user(user.id))
+        if command.duration is not None and group is not None:
+            await self.timed.add_for(inv, identity, user, group, decision.approval, command)
+            return
         op = Operation(verb=verb, user_id=user.id, group_id=group.id if group else None, factor_id=factor.id if factor else None)
         if decision.needs_approval:
             assert decision.approval is not None

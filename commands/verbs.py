@@ -26,6 +26,8 @@ class Operands(Enum):
     USER_AND_FACTOR = "<user> [<factor>]"  # reset-mfa: a factor type (push, sms, …) or id
     # bulk-add-to-group / bulk-remove-from-group: the group first, then users and Slack user groups
     GROUP_AND_USERS = "<group> <user|@user-group> [<user|@user-group> …]"
+    GROUP_FOR = "[<group> for <duration> [<reason>]]"  # nothing: what the caller may request
+    OPTIONAL_USER = "[<user>]"  # nothing: the caller
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,13 @@ class VerbSpec:
     # Takes away a user's access or credentials: the UI confirms it and styles it as dangerous.
     destructive: bool = False
     aliases: tuple[str, ...] = ()
+    # May end with `for <duration> [reason]`: membership that ends by itself (the policy's `access`).
+    timed: bool = False
 
     @property
     def usage(self) -> str:
-        return f"{self.verb.value} {self.operands.value}".rstrip()
+        timed = " [for <duration> [<reason>]]" if self.timed else ""
+        return f"{self.verb.value} {self.operands.value}{timed}".rstrip()
 
 
 _SPECS = (
@@ -107,8 +112,9 @@ _SPECS = (
     VerbSpec(
         Verb.ADD_TO_GROUP,
         Operands.USER_AND_GROUP,
-        summary="Add a user to a group.",
-        example='add-to-group alex "Okta Admins"',
+        summary="Add a user to a group; with `for 4h` (m, h or d) only for that long.",
+        example='add-to-group alex "Okta Admins" for 4h INC-1234',
+        timed=True,
     ),
     VerbSpec(
         Verb.REMOVE_FROM_GROUP,
@@ -180,6 +186,18 @@ _SPECS = (
         Operands.REQUEST_ID,
         summary="Cancel an approval request you made.",
         example="cancel kX2f9Tq0Lw3bZr1A",
+    ),
+    VerbSpec(
+        Verb.REQUEST,
+        Operands.GROUP_FOR,
+        summary="Ask for membership of a group for a while, approved by its approvers (alone: what you may request).",
+        example="request Finance for 2h quarter close",
+    ),
+    VerbSpec(
+        Verb.ACCESS,
+        Operands.OPTIONAL_USER,
+        summary="List the time-bound access that is active, and the time left (yours, or a user's).",
+        example="access alex.kim@acme.example",
     ),
     VerbSpec(
         Verb.HELP,

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from policy.verbs import ALWAYS_ALLOWED_VERBS, Verb
+from policy.verbs import ACCESS_SECTION_VERBS, ALWAYS_ALLOWED_VERBS, Verb
 
 # The validation context key under which the loader passes {role name: grants everyone?}.
 ROLES_CONTEXT = "roles"
@@ -101,6 +101,8 @@ def _role_name(value: str) -> str:
 def _configurable(verb: Verb) -> Verb:
     if verb in ALWAYS_ALLOWED_VERBS:
         raise problem(f"{verb.value!r} is always allowed to everyone: remove it")
+    if verb in ACCESS_SECTION_VERBS:
+        raise problem(f"{verb.value!r} is governed by the 'access' section (access.groups.<group>.requesters): remove it")
     return verb
 
 

@@ -13,6 +13,7 @@ from functools import cached_property
 from pydantic import field_validator
 
 from oktaclient.models import LogEvent
+from policy.access import Access, AccessGroup
 from policy.decision import ApprovalRule, Caller, Decision
 from policy.fields import ConfigurableVerb, NonEmpty, RoleName
 from policy.routing import route
@@ -45,6 +46,7 @@ class Policy(Section):
     alerts: Alerts | None = None
     verification: Verification = Verification()
     was_this_you: WasThisYou | None = None  # "Was this you?" questions (confirm/); off when absent
+    access: Access | None = None  # time-bound membership (access/); off when absent
 
     @field_validator("verbs")
     @classmethod
@@ -102,6 +104,8 @@ class Policy(Section):
         Raises ValueError for a non-verb.
         """
         verb = Verb(verb)
+        if verb == Verb.REQUEST:
+            return self._decide_request(roles, group_name)
         if verb in ALWAYS_ALLOWED_VERBS:
             return Decision(allowed=True, needs_approval=False, required_roles=(), approval=None)
         rule = self.verbs.get(verb)
@@ -118,6 +122,9 @@ class Policy(Section):
         self_grant = verb in ADDING_VERBS and on_self
         if not (required or privileged or self_grant):
             return None
+        return self._rule(own)
+
+    def _rule(self, own: VerbApproval | None) -> ApprovalRule:
         own, base = own or VerbApproval(), self.approvals
         return ApprovalRule(
             required_approvals=own.required_approvals or base.required_approvals,
@@ -125,6 +132,38 @@ class Policy(Section):
             expiry_seconds=own.expiry or base.expiry,
             channel=own.channel or base.channel,
         )
+
+    def _decide_request(self, roles: Iterable[str], group_name: str | None) -> Decision:
+        """`request <group>`: the group is listed under `access.groups` for one of the caller's
+        roles; it always needs approval, by the group's own approvers."""
+        rule = self.access_group(group_name) if group_name is not None else None
+        required = rule.requesters if rule else ()
+        if rule is None or set(required).isdisjoint(roles):
+            return Decision(allowed=False, needs_approval=False, required_roles=required, approval=None)
+        return Decision(allowed=True, needs_approval=True, required_roles=required, approval=self._rule(rule.approval))
+
+    def access_group(self, group_name: str) -> AccessGroup | None:
+        """The group's entry under `access.groups` (names compared ignoring case), if any."""
+        return self.access.group(group_name) if self.access else None
+
+    def requestable(self, roles: Iterable[str]) -> list[tuple[str, AccessGroup]]:
+        """The groups a caller holding `roles` may request, as the policy names them, in its order."""
+        held = set(roles)
+        groups = self.access.groups.items() if self.access else ()
+        return [(name, rule) for name, rule in groups if not held.isdisjoint(rule.requesters)]
+
+    def max_grant(self, group_name: str) -> int | None:
+        """The longest time-bound membership of the group, in seconds; None: time-bound access to it
+        is not allowed (no `access` section, or the group unlisted and no `access.max_duration`)."""
+        if self.access is None:
+            return None
+        rule = self.access.group(group_name)
+        return rule.max_duration if rule else self.access.max_duration
+
+    def access_alert_channel(self) -> str | None:
+        """Where a time-bound membership that Okta will not remove is reported."""
+        chosen = self.access.alert_channel if self.access else None
+        return chosen or (self.alerts.default_channel if self.alerts else None) or (self.audit.channel if self.audit else None)
 
     def is_protected(self, login: str, okta_groups: Iterable[str]) -> bool:
         """True when Slack may not operate on this user: a protected login or a protected group member."""

@@ -23,6 +23,8 @@ class Verb(StrEnum):
     REMOVE_FROM_GROUP = "remove-from-group"
     APPROVALS = "approvals"
     CANCEL = "cancel"
+    REQUEST = "request"
+    ACCESS = "access"
     HELP = "help"
     # the helpdesk toolkit (issue 18)
     HISTORY = "history"
@@ -79,3 +81,6 @@ SELF_SERVICE_VERBS = frozenset({Verb.UNLOCK, Verb.RESET_PASSWORD})
 
 # Verbs everyone may always run; the policy cannot restrict them, so it may not name them either.
 ALWAYS_ALLOWED_VERBS = frozenset({Verb.HELP})
+
+# Verbs the `access` section governs (who may request which group), not `verbs`: it may not name them.
+ACCESS_SECTION_VERBS = frozenset({Verb.REQUEST})

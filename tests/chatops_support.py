@@ -11,6 +11,7 @@ from typing import Any
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
+from access import Clock
 from actions.push_check import DEFAULT_TIMING, PushTiming
 from bot.assembly import Bot, assemble
 from bot.server import BackgroundServer
@@ -64,6 +65,7 @@ async def run_chatops(
     policy: Policy | None = None,
     identity_ttl: int = 60,
     push_timing: PushTiming = DEFAULT_TIMING,
+    clock: Clock | None = None,
 ) -> AsyncIterator[ChatOps]:
     client = AsyncWebClient(token=ws.bot_token, base_url=f"{slack_url}/api/")
     bot = assemble(
@@ -75,6 +77,7 @@ async def run_chatops(
         org_url=okta.org_url,
         identity_ttl=identity_ttl,
         push_timing=push_timing,
+        clock=clock,
     )
     app = create_web_app(redis=redis, bolt=bot.bolt, hook_secret=HOOK_SECRET, signing_secret=ws.signing_secret)
     async with BackgroundServer(app) as server:

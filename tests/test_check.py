@@ -365,9 +365,10 @@ async def test_scopes_missing_from_the_request_or_the_grant_name_the_verbs_they_
     ]
     assert line_for(lines, "okta scopes") == "✗ okta scopes: the service app cannot do everything the policy allows"
     assert under(lines, "okta scopes") == [
-        ("okta.groups.manage: needed by add-to-group, remove-from-group, bulk-add-to-group, bulk-remove-from-group; not in "
-            "OKTA_SCOPES: add it (and grant it on "
-        "the service app's Okta API Scopes tab)"),
+        (
+            "okta.groups.manage: needed by add-to-group, remove-from-group, bulk-add-to-group, bulk-remove-from-group, "
+            "time-bound access (request); not in OKTA_SCOPES: add it (and grant it on the service app's Okta API Scopes tab)"
+        ),
         "okta.factors.manage: not granted, and nothing the policy allows needs it: remove it from OKTA_SCOPES",
     ]
 

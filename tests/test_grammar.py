@@ -32,6 +32,15 @@ ADMINS = GroupName(name="Okta Admins")
 
 VALID = [
     # every verb, in its plain form
+    ("request", Command(verb=Verb.REQUEST)),
+    ("request Finance for 2h quarter close", Command(verb=Verb.REQUEST, group=GroupName(name="Finance"), duration=7200, reason="quarter close")),
+    ('request "Okta Admins" FOR 90M', Command(verb=Verb.REQUEST, group=GroupName(name="Okta Admins"), duration=5400)),
+    ("access", Command(verb=Verb.ACCESS)),
+    ("access alex.kim@acme.example", Command(verb=Verb.ACCESS, target=ALEX)),
+    (
+        "add-to-group alex.kim@acme.example Sales for 1d INC-1 <@U012AB3CD>",
+        Command(verb=Verb.ADD_TO_GROUP, target=ALEX, group=GroupName(name="Sales"), duration=86400, reason="INC-1 <@U012AB3CD>"),
+    ),
     ("lookup alex.kim@acme.example", Command(verb=Verb.LOOKUP, target=ALEX)),
     ("unlock lee", Command(verb=Verb.UNLOCK, target=Name(text="lee"))),
     ("reset-password alex.kim@acme.example", Command(verb=Verb.RESET_PASSWORD, target=ALEX)),
@@ -149,6 +158,10 @@ ERRORS = [
     ("groups", "missing_argument", None, ["groups"]),
     ("cancel", "missing_argument", None, ["request id"]),
     ("add-to-group alex", "missing_argument", None, ["group"]),
+    ("request Finance", "bad_duration", None, ["how long"]),
+    ("request Finance for", "bad_duration", None, ["needs a duration"]),
+    ("add-to-group alex Sales for 4w", "bad_duration", None, ["`4w` is not a duration"]),
+    ("add-to-group alex Sales for 0h", "bad_duration", None, ["not a duration"]),
     ("suspend alex kim", "too_many_arguments", None, ["alex kim", "quotes"]),
     ("unlock alex kim", "too_many_arguments", None, ["quotes"]),
     ("add-to-group alex Okta Admins", "too_many_arguments", None, ["quotes"]),
@@ -316,6 +329,11 @@ _group_names = (
 _groups = st.one_of(_IDS.map(lambda s: GroupId(id="00g" + s)), _group_names.map(lambda s: GroupName(name=s)))
 
 
+_reasons = st.lists(st.from_regex(r"[A-Za-z0-9.#-]{1,12}", fullmatch=True), min_size=1, max_size=5).map(" ".join)
+_timed = st.fixed_dictionaries({"duration": st.integers(1, 10_000).map(lambda n: n * 60)}, optional={"reason": _reasons})
+_durations = st.just({}) | _timed
+
+
 @st.composite
 def commands(draw: st.DrawFn) -> Command:
     spec = VERB_SPECS[draw(st.sampled_from(list(Verb)))]
@@ -327,8 +345,14 @@ def commands(draw: st.DrawFn) -> Command:
             return Command(verb=verb, target=draw(_users))
         case Operands.USER_OR_SELF:
             return Command(verb=verb, target=draw(st.one_of(st.just(Self()), _users)))
+        case Operands.USER_AND_GROUP if spec.timed:
+            return Command(verb=verb, target=draw(_users), group=draw(_groups), **draw(_durations))
         case Operands.USER_AND_GROUP:
             return Command(verb=verb, target=draw(_users), group=draw(_groups))
+        case Operands.GROUP_FOR:
+            return draw(st.just(Command(verb=verb)) | st.builds(lambda g, d: Command(verb=verb, group=g, **d), _groups, _timed))
+        case Operands.OPTIONAL_USER:
+            return Command(verb=verb, target=draw(st.none() | _users))
         case Operands.REQUEST_ID:
             return Command(verb=verb, request_id=draw(st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)))
         case Operands.TOPIC:

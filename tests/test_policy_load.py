@@ -9,7 +9,7 @@ import pytest
 import policy as policy_package
 from oktasim import seed_demo_org
 from policy import PolicyError, load_policy, parse_policy
-from policy.verbs import ALWAYS_ALLOWED_VERBS, Verb
+from policy.verbs import ACCESS_SECTION_VERBS, ALWAYS_ALLOWED_VERBS, Verb
 
 EXAMPLE = Path(policy_package.__file__).parent / "example.yaml"
 
@@ -42,7 +42,8 @@ def test_example_loads_and_matches_the_demo_org() -> None:
     assert named == {"Helpdesk", "Security", "Approvers", "Everyone", "Okta Admins"}
     org = seed_demo_org()
     assert {g.name for g in org.directory.groups.values()} >= named  # exact names: role grants compare exactly
-    assert set(policy.verbs) == set(Verb) - ALWAYS_ALLOWED_VERBS  # the example shows every verb
+    assert set(policy.verbs) == set(Verb) - ALWAYS_ALLOWED_VERBS - ACCESS_SECTION_VERBS  # the example shows every verb
+    assert policy.access is not None and {*policy.access.groups} <= {g.name for g in org.directory.groups.values()}
     assert policy.approvals.channel == "#approvals" and policy.approvals.expiry == 3600
     assert policy.privileged_groups == ("Okta Admins",) and policy.protected.okta_groups == ("Okta Admins",)
     assert policy.audit is not None and policy.audit.channel == "#okta-audit"

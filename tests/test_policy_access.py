@@ -1,0 +1,73 @@
+"""The `access` section: requestable groups, durations, approvers; its errors fail closed and say what to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from policy import PolicyError, Verb, parse_policy
+from tests.test_policy_load import MINIMAL
+
+ACCESS = MINIMAL.replace("roles:\n", "roles:\n  employee: {okta_groups: [Everyone]}\n  security: {okta_groups: [Security]}\n") + """\
+access:
+  groups:
+    Finance:
+      max_duration: 8h
+      requesters: [employee]
+      self_extension: true
+    Okta Admins:
+      max_duration: 1h
+      requesters: [helpdesk]
+      approval: {approver_role: security, required_approvals: 2, channel: "#security-approvals"}
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text, source="test.yaml")
+    return caught.value.problems
+
+
+def test_requests_need_a_requester_role_and_always_approval_by_the_groups_approvers() -> None:
+    policy = parse_policy(ACCESS)
+    finance = policy.decide(Verb.REQUEST, {"employee"}, group_name="finance")  # names ignore case
+    assert finance.allowed and finance.needs_approval and finance.approval is not None
+    assert (finance.approval.approver_role, finance.approval.required_approvals, finance.approval.channel) == ("approver", 1, "#approvals")
+    admins = policy.decide(Verb.REQUEST, {"helpdesk"}, group_name="Okta Admins")
+    assert admins.approval is not None
+    assert (admins.approval.approver_role, admins.approval.required_approvals, admins.approval.channel) == (
+        "security", 2, "#security-approvals"
+    )
+    assert not policy.decide(Verb.REQUEST, {"employee"}, group_name="Okta Admins").allowed
+    assert not policy.decide(Verb.REQUEST, {"employee"}, group_name="Sales").allowed  # not listed
+    assert [name for name, _ in policy.requestable({"employee"})] == ["Finance"]
+
+
+def test_durations_are_capped_per_group_and_unlisted_groups_only_with_a_default() -> None:
+    policy = parse_policy(ACCESS)
+    assert policy.max_grant("Finance") == 8 * 3600 and policy.max_grant("Sales") is None
+    assert parse_policy(ACCESS.replace("access:\n", "access:\n  max_duration: 1d\n")).max_grant("Sales") == 86400
+    assert parse_policy(MINIMAL).max_grant("Finance") is None  # no section: no time-bound access at all
+    assert parse_policy(ACCESS).access.reminder == 900  # type: ignore[union-attr]
+
+
+def test_access_errors_are_listed_with_their_lines() -> None:
+    bad = (
+        ACCESS.replace("requesters: [employee]", "requesters: [employe]")
+        .replace("approval: {approver_role: security,", "approval: {required: false, approver_role: security,")
+        .replace("max_duration: 8h", "max_duration: forever")
+    )
+    found = problems(bad)
+    assert any("access.groups.Finance.max_duration: 'forever' is not a duration" in p for p in found), found
+    assert any("access.groups.Finance.requesters[0]: unknown role 'employe'" in p for p in found), found
+    assert any("a request for access always needs approval by others" in p for p in found), found
+    assert len(found) == 3, found
+
+
+def test_request_is_not_configured_under_verbs() -> None:
+    found = problems(MINIMAL + "verbs:\n  request: {roles: [helpdesk]}\n")
+    assert found == ["line 8: verbs.request: 'request' is governed by the 'access' section (access.groups.<group>.requesters): remove it"]
+
+
+def test_groups_spelt_twice_in_different_case_are_refused() -> None:
+    found = problems(ACCESS + "    finance: {max_duration: 1h}\n")
+    assert found == ["line 9: access: groups 'Finance' and 'finance' differ only in case: list each group once"]
