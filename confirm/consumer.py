@@ -1,30 +1,105 @@
 """The flow's own consumer group on the alert stream (`okc:alerts:events`): every event the hook
 receives reaches the flow as well as the alert workers, and neither waits for the other.
 
+Reading never waits for handling: each entry read goes to its user's lane (the Okta user the event
+is about), which handles that user's events in stream order while the consumer reads on. So a
+burst's questions are asked side by side, an event that is slow to handle holds up only its user's,
+and a user's events still meet the store in the order Okta wrote them. At most `concurrency` events
+are handled at once, and reading pauses while `max_in_flight` entries are read and not yet handled
+(the memory bound).
+
 An entry is acknowledged once the flow has handled it (or it is unreadable); one the flow failed on
-stays pending and is taken over (XAUTOCLAIM) once idle `min_idle_ms`, by this consumer or another.
-The group starts at the end of the stream when created: events from before the flow was switched on
-ask nobody.
+stays pending and is taken over (XAUTOCLAIM) once idle `min_idle_ms`, by this consumer or another,
+in a scan on start and every `reclaim_every_s`. An entry taken over while another consumer still
+has it queued is handled twice, which changes nothing: the store opens or joins a question once per
+event. The group starts at the end of the stream when created: events from before the flow was
+switched on ask nobody.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import cast
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 from redis.exceptions import RedisError, ResponseError
 
+from alerts.format import subject_user
 from alerts.stream import STREAM_KEY
 from oktaclient.models import LogEvent
 
 log = logging.getLogger(__name__)
 
 GROUP = "okc:confirm:workers"
-_Entries = list[tuple[str, dict[str, str]]]
+_Entries = list[tuple[str, dict[str, str] | None]]  # None: trimmed from the stream while pending
+
+
+@dataclass(frozen=True)
+class _Entry:
+    id: str
+    event: LogEvent | None  # None: not a System Log event (acknowledged, skipped)
+
+    @property
+    def lane(self) -> str:
+        """Whose events must keep their order: the user's; an event about nobody has a lane of its own."""
+        subject = subject_user(self.event) if self.event is not None else None
+        return f"user:{subject.id or subject.alternateId}" if subject is not None else f"entry:{self.id}"
+
+
+class _Lanes:
+    """A task per lane with entries queued, handling them in the order added, `concurrency` events at
+    once across lanes. An entry is in flight from `add` until handled; the reader awaits `room()`
+    (at most `limit` in flight)."""
+
+    def __init__(
+        self, tasks: asyncio.TaskGroup, handle: Callable[[_Entry], Awaitable[None]], *, concurrency: int, limit: int
+    ) -> None:
+        self._tasks = tasks
+        self._handle = handle
+        self._slots = asyncio.Semaphore(concurrency)
+        self._limit = limit
+        self._queues: dict[str, deque[_Entry]] = {}
+        self._in_flight: set[str] = set()
+        self._left = asyncio.Event()  # set whenever an entry leaves
+
+    async def room(self) -> int:
+        """How many entries may be added, once that is above 0."""
+        while len(self._in_flight) >= self._limit:
+            self._left.clear()
+            await self._left.wait()
+        return self._limit - len(self._in_flight)
+
+    def queued(self, entry_id: str) -> bool:
+        return entry_id in self._in_flight
+
+    def add(self, entry: _Entry) -> None:
+        self._in_flight.add(entry.id)
+        lane = entry.lane
+        queue = self._queues.get(lane)
+        if queue is None:
+            queue = self._queues[lane] = deque()
+            self._tasks.create_task(self._run(lane, queue))
+        queue.append(entry)
+
+    async def _run(self, lane: str, queue: deque[_Entry]) -> None:
+        try:
+            while queue:
+                entry = queue[0]
+                try:
+                    async with self._slots:
+                        await self._handle(entry)
+                finally:
+                    queue.popleft()
+                    self._in_flight.discard(entry.id)
+                    self._left.set()
+        finally:  # an empty lane ends; the user's next event starts a new one
+            del self._queues[lane]
 
 
 class EventConsumer:
@@ -36,18 +111,27 @@ class EventConsumer:
         *,
         stream: str = STREAM_KEY,
         batch_size: int = 50,
+        max_in_flight: int = 500,
+        concurrency: int = 16,
         block_ms: int = 2000,
         min_idle_ms: int = 60_000,
-        concurrency: int = 16,
+        reclaim_every_s: float = 30.0,
     ) -> None:
+        """`block_ms`: how long a read waits for new entries, below the Redis client's socket timeout."""
+        if max_in_flight < 1 or concurrency < 1:
+            raise ValueError("max_in_flight and concurrency must be at least 1")
         self._redis = redis
         self._handle = handle
         self.consumer = consumer_name
         self.stream = stream
         self.batch_size = batch_size
+        self.max_in_flight = max_in_flight
+        self.concurrency = concurrency
         self.block_ms = block_ms
         self.min_idle_ms = min_idle_ms
-        self.concurrency = concurrency
+        self.reclaim_every_s = reclaim_every_s
+        self._reclaim_cursor = "0-0"
+        self._next_reclaim = 0.0  # monotonic time of the next take-over scan; 0: at the first read
 
     async def ensure_group(self) -> None:
         try:
@@ -57,51 +141,65 @@ class EventConsumer:
                 raise
 
     async def run(self) -> None:
-        """Handles entries until cancelled; a Redis outage is waited out."""
-        while True:
+        """Reads entries into the lanes until cancelled (which cuts the lanes off too: what they had
+        not acknowledged is taken over once idle); a Redis outage is waited out."""
+        async with asyncio.TaskGroup() as tasks:
+            lanes = _Lanes(tasks, self._handled, concurrency=self.concurrency, limit=self.max_in_flight)
+            while True:
+                try:
+                    room = await lanes.room()
+                    for entry_id, fields in await self._fetch(min(room, self.batch_size), lanes.queued):
+                        lanes.add(_Entry(entry_id, _event(entry_id, fields)))
+                except (RedisError, OSError) as exc:
+                    log.warning("was-this-you consumer %s: Redis unavailable (%s)", self.consumer, type(exc).__name__)
+                    await asyncio.sleep(1.0)
+
+    async def _handled(self, entry: _Entry) -> None:
+        """Hands the event to the flow and acknowledges it; a failure leaves it pending (taken over
+        once idle). Never raises: a lane outlives its events."""
+        if entry.event is not None:
             try:
-                await self.process_once()
-            except (RedisError, OSError) as exc:
-                log.warning("was-this-you consumer %s: Redis unavailable (%s)", self.consumer, type(exc).__name__)
-                await asyncio.sleep(1.0)
-
-    async def process_once(self, block_ms: int | None = None) -> int:
-        """One batch: idle entries to take over, else new ones (waiting up to `block_ms`). Returns its size."""
-        entries = await self._take_over_idle() or await self._read_new(self.block_ms if block_ms is None else block_ms)
-        # The batch's events side by side (a burst's questions do not wait for one another); the
-        # store's scripts keep one question per user whatever the order.
-        slots = asyncio.Semaphore(self.concurrency)
-
-        async def one(entry_id: str, fields: dict[str, str]) -> None:
-            async with slots:
-                if await self._handled(entry_id, fields):
-                    await self._redis.xack(self.stream, GROUP, entry_id)
-
-        await asyncio.gather(*(one(entry_id, fields) for entry_id, fields in entries))
-        return len(entries)
-
-    async def _handled(self, entry_id: str, fields: dict[str, str]) -> bool:
+                await self._handle(entry.event)
+            except Exception:
+                log.exception("was-this-you: event %s not handled yet", entry.event.uuid)
+                return
         try:
-            event = LogEvent.model_validate_json(fields.get("event") or "")
-        except ValidationError:
-            log.error("alert stream entry %s is not a System Log event; skipped", entry_id)
-            return True
-        try:
-            await self._handle(event)
-        except Exception:  # stays pending: taken over once idle
-            log.exception("was-this-you: event %s not handled yet", event.uuid)
-            return False
-        return True
+            await self._redis.xack(self.stream, GROUP, entry.id)
+        except (RedisError, OSError) as exc:  # handled: the retry finds the event's question and changes nothing
+            log.warning("was-this-you: entry %s handled, not acknowledged yet (%s)", entry.id, type(exc).__name__)
 
-    async def _take_over_idle(self) -> _Entries:
+    async def _fetch(self, limit: int, queued: Callable[[str], bool]) -> list[tuple[str, dict[str, str]]]:
+        """Up to `limit` entries: idle ones to take over if a scan is due (not those `queued` here
+        already), else new ones."""
+        idle = [(entry_id, fields) for entry_id, fields in await self._take_over_idle(limit) if not queued(entry_id)]
+        return idle or await self._read_new(limit)
+
+    async def _take_over_idle(self, limit: int) -> list[tuple[str, dict[str, str]]]:
+        if self._reclaim_cursor == "0-0" and time.monotonic() < self._next_reclaim:
+            return []
         reply = await self._redis.xautoclaim(
-            self.stream, GROUP, self.consumer, self.min_idle_ms, "0-0", count=self.batch_size
+            self.stream, GROUP, self.consumer, self.min_idle_ms, self._reclaim_cursor, count=limit
         )
-        return [(entry_id, fields) for entry_id, fields in cast(_Entries, reply[1]) if fields]
+        self._reclaim_cursor = str(reply[0])
+        if self._reclaim_cursor == "0-0":  # scan complete: the next one is due in reclaim_every_s
+            self._next_reclaim = time.monotonic() + self.reclaim_every_s
+        claimed = cast(_Entries, reply[1])
+        trimmed = [entry_id for entry_id, fields in claimed if not fields]
+        if trimmed:  # gone from the stream: nothing left to handle (Redis 7 drops them itself)
+            await self._redis.xack(self.stream, GROUP, *trimmed)
+        return [(entry_id, fields) for entry_id, fields in claimed if fields]
 
-    async def _read_new(self, block_ms: int) -> _Entries:
+    async def _read_new(self, limit: int) -> list[tuple[str, dict[str, str]]]:
         reply = await self._redis.xreadgroup(
-            GROUP, self.consumer, {self.stream: ">"}, count=self.batch_size, block=block_ms or None
+            GROUP, self.consumer, {self.stream: ">"}, count=limit, block=self.block_ms or None
         )
-        streams = cast(list[tuple[str, _Entries]], reply or [])
+        streams = cast(list[tuple[str, list[tuple[str, dict[str, str]]]]], reply or [])
         return [entry for _, entries in streams for entry in entries]
+
+
+def _event(entry_id: str, fields: dict[str, str]) -> LogEvent | None:
+    try:
+        return LogEvent.model_validate_json(fields.get("event") or "")
+    except ValidationError:
+        log.error("alert stream entry %s is not a System Log event; skipped", entry_id)
+        return None

@@ -282,7 +282,7 @@ function choose(userId) {
   $("messages").replaceChildren();
   delete $("messages").dataset.channel;
   const person = app.people.get(userId);
-  for (const form of ["sim-lockout", "sim-push"]) $(form).elements.login.value = person.okta?.login ?? person.email ?? "";
+  for (const form of ["sim-lockout", "sim-push", "sim-suspicious"]) $(form).elements.login.value = person.okta?.login ?? person.email ?? "";
   connect();
 }
 
@@ -307,6 +307,7 @@ async function simulate(event) {
 }
 
 function describe(done) {
+  if (done.kind) return `${done.kind.replaceAll("_", " ")} on ${done.login} (${done.events} System Log events): see their DM`;
   if (done.status) return `${done.login} is ${done.status} (${done.events} System Log events)`;
   if (done.result) return `${done.login}: push ${done.result === "SUCCESS" ? "approved" : done.result.toLowerCase()} (${done.answered === "waiting" ? "the waiting push" : "their next push"})`;
   return `${done.events} failed sign-ins for ${done.login}`;
