@@ -61,6 +61,7 @@ class SlackPort:
         self._backlog = backlog
         self._lookup_pages = lookup_pages
         self._ids: dict[str, str] = {}  # channel name -> id, learnt from posts and conversations.list
+        self._dms: dict[str, str] = {}  # member id -> the bot's DM channel with them
         self._queues: dict[str, deque[Reply]] = {}
         self._lanes: set[asyncio.Task[None]] = set()
 
@@ -94,10 +95,13 @@ class SlackPort:
         )
 
     async def dm(self, user_id: str, reply: Reply) -> Posted:
-        opened = await self._call(
-            "conversations.open", lambda: self._client.conversations_open(users=user_id), Priority.PERSON
-        )
-        return await self.post(opened["channel"]["id"], reply, priority=Priority.PERSON)
+        channel = self._dms.get(user_id)
+        if channel is None:  # the bot's DM with a member keeps its id: opened once per process
+            opened = await self._call(
+                "conversations.open", lambda: self._client.conversations_open(users=user_id), Priority.PERSON
+            )
+            channel = self._dms[user_id] = opened["channel"]["id"]
+        return await self.post(channel, reply, priority=Priority.PERSON)
 
     async def ephemeral(self, channel: str, user_id: str, reply: Reply) -> None:
         await self._call(

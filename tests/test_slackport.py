@@ -169,3 +169,11 @@ async def test_person_by_email_finds_the_member_or_none(ws: SlackWorkspace, slac
     assert erin is not None and erin.id == "U0ERIN00001" and erin.email == "erin.employee@acme.example"
     assert await port.person_by_email("nobody-at-all@acme.example") is None
     assert await port.person_by_email("dee.deprovisioned@acme.example") is None  # deactivated: not found
+
+
+async def test_a_dm_channel_is_opened_once_per_member(ws: SlackWorkspace) -> None:
+    slack = port(ws)
+    for n in range(3):
+        await slack.dm(LEE, Reply(text=f"note {n}"))
+    assert [c.method for c in ws.calls].count("conversations.open") == 1
+    assert [m.text for m in ws.messages(ws.dm_channel_id(LEE))] == ["note 0", "note 1", "note 2"]
