@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 from actions.bulk import Batch, BatchStore, without_protected
 from actions.bulk_progress import BatchRun
@@ -36,7 +36,8 @@ from approvals.messages import (
     status_line,
     target_label,
 )
-from approvals.models import ApprovalRequest, ApprovalState, Refusal, TransitionResult
+from approvals.lease import LeaseLost, holding
+from approvals.models import ApprovalRequest, ApprovalState, Claim, Refusal, TransitionResult
 from approvals.store import ApprovalStore
 from audit import AuditRecord
 from audit.recorder import now
@@ -50,6 +51,14 @@ from slackport import blockkit as bk
 from slacktext import capped, escape, slack_date
 
 log = logging.getLogger(__name__)
+
+
+class Attempt(NamedTuple):
+    """How running an approved action went, as `ApprovalStore.finish` records it."""
+
+    succeeded: bool
+    detail: str
+    okta_request_id: str | None = None
 
 
 class ApprovalFlow:
@@ -316,9 +325,17 @@ class ApprovalFlow:
         return False
 
     async def _execute(self, request: ApprovalRequest, executor: str) -> None:
-        if Verb(request.verb) in BULK_VERBS:
-            await self._execute_batch(request, executor)
+        """Run the approved action (or batch) under its execution lease, then record how it ended."""
+        run = self._run_batch(request) if Verb(request.verb) in BULK_VERBS else self._attempt(request)
+        try:
+            attempt = await holding(self.store, request.id, executor, run)
+        except LeaseLost:  # the lease ran out (this replica stalled) and a sweeper settles it instead
+            log.warning("approval %s: execution taken over by another replica; its outcome is theirs", request.id)
             return
+        finished = await self.store.finish(request.id, *attempt, executor=executor)
+        await self._finished(request, finished)
+
+    async def _attempt(self, request: ApprovalRequest) -> Attempt:
         op = _operation(request)
         effect = EFFECTS[op.verb]
         label = target_label(request)
@@ -326,42 +343,28 @@ class ApprovalFlow:
             # authorisation decided again right before the change, from Okta as it is now
             stale = await self._no_longer_allowed(request, approvers=True)
             if stale is not None:
-                finished = await self.store.finish(request.id, False, f"Not run: {stale}.", executor=executor)
-                await self._finished(request, finished)
-                return
+                return Attempt(False, f"Not run: {stale}.")
             outcome = await perform(self.okta, op)
         except OktaError as exc:
-            detail = explain(exc, f"{effect.working} {label}")
-            finished = await self.store.finish(
-                request.id, False, detail, getattr(exc, "request_id", None), executor=executor
-            )
-        else:
-            finished = await self.store.finish(
-                request.id, True, f"{label}: {effect.past}", outcome.request_id, executor=executor
-            )
-        await self._finished(request, finished)
+            return Attempt(False, explain(exc, f"{effect.working} {label}"), getattr(exc, "request_id", None))
+        return Attempt(True, f"{label}: {effect.past}", outcome.request_id)
 
-    async def _execute_batch(self, request: ApprovalRequest, executor: str) -> None:
-        """Run an approved batch once, with its progress message; the request ends SUCCEEDED when
-        no change failed (not found and unchanged users are not failures), FAILED otherwise."""
-        okta_request_id = None
+    async def _run_batch(self, request: ApprovalRequest) -> Attempt:
+        """Run an approved batch once, with its progress message: succeeded when no change failed
+        (not found and unchanged users are not failures), failed otherwise."""
         try:
             stale = await self._batch_no_longer_allowed(request, approvers=True)
             batch = await self.batches.load(str(request.params.get("batch_id")))
             if stale is None and (batch is None or batch.requester != request.requester):
                 stale = "the batch is no longer stored (it expired)"
             if stale is not None or batch is None:
-                finished = await self.store.finish(request.id, False, f"Not run: {stale}.", executor=executor)
-                await self._finished(request, finished)
-                return
+                return Attempt(False, f"Not run: {stale}.")
             batch = await without_protected(self.okta, self.policy, batch)
             tally = await self.batch_run.run(batch, actor=request.requester, source="approval", approval_id=request.id)
-            succeeded, detail = not tally.failed, summary(batch, tally)
         except OktaError as exc:
-            succeeded, detail = False, explain(exc, f"Running the batch on group *{escape(request.target or '')}*")
-            okta_request_id = getattr(exc, "request_id", None)
-        finished = await self.store.finish(request.id, succeeded, detail, okta_request_id, executor=executor)
-        await self._finished(request, finished)
+            action = f"Running the batch on group *{escape(request.target or '')}*"
+            return Attempt(False, explain(exc, action), getattr(exc, "request_id", None))
+        return Attempt(not tally.failed, summary(batch, tally))
 
     async def _finished(self, request: ApprovalRequest, finished: TransitionResult) -> None:
         if finished.ok:  # refused: a reconciliation took over (and showed and told) meanwhile
@@ -369,26 +372,31 @@ class ApprovalFlow:
             await self._refresh(request.id)
             await self._tell_requester(finished.request)
 
-    # --- housekeeping (the sweeper and start-up) ----------------------------------------------------
+    # --- housekeeping (the sweeper) ------------------------------------------------------------------
 
     async def expired(self, request: ApprovalRequest) -> None:
         """The sweeper expired this request: show it and tell the requester."""
         await self._refresh(request.id)
         await self._tell_requester(request)
 
-    async def reconcile_stuck(self, older_than_seconds: float = 120) -> int:
-        """Close executions whose process died, from what Okta shows; never run them again."""
-        stuck = await self.store.stuck_executing(older_than_seconds)
-        for request in stuck:
-            try:
-                effect = await took_effect(self.okta, _operation(request))
-            except OktaError:
-                effect = None
-            result = await self.store.reconcile(request.id, effect)
-            if result.ok and result.request is not None:
-                await self._refresh(request.id)
-                await self._tell_requester(result.request)
-        return len(stuck)
+    async def reconcile(self, claim: Claim) -> None:
+        """The sweeper took over an execution whose lease ran out (its replica died or stopped):
+        settle it from what Okta shows, never run it again, and show and tell the outcome."""
+        request = claim.request
+        try:
+            effect = await holding(self.store, request.id, claim.executor, self._took_effect(request))
+        except LeaseLost:  # this sweeper stalled past its own lease: the next claim settles it
+            return
+        result = await self.store.reconcile(request.id, effect, executor=claim.executor)
+        if result.ok and result.request is not None:
+            await self._refresh(request.id)
+            await self._tell_requester(result.request)
+
+    async def _took_effect(self, request: ApprovalRequest) -> bool | None:
+        try:
+            return await took_effect(self.okta, _operation(request))
+        except OktaError:  # after the client's retries: Okta does not tell now
+            return None
 
     # --- Slack --------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from actions.identity import Identities
 from actions.push_check import DEFAULT_TIMING, PushTiming
 from actions.verifications import Verifications
 from approvals import ApprovalFlow, ApprovalStore
+from approvals.store import LEASE_S
 from audit import AuditLog, Recorder
 from bot.after_ack import AfterAck
 from bot.metrics import PrometheusObserver
@@ -52,6 +53,7 @@ def assemble(
     identity_ttl: int = 60,
     slack_pacing_s: float = 1.0,
     push_timing: PushTiming = DEFAULT_TIMING,
+    approval_lease_s: float = LEASE_S,
 ) -> Bot:
     port = SlackPort(slack, pacing_s=slack_pacing_s)
     recorder = Recorder(AuditLog(redis), port, policy.audit.channel if policy.audit else None, PrometheusObserver())
@@ -65,7 +67,9 @@ def assemble(
         recorder=recorder,
         org_url=org_url,
     )
-    approvals = ApprovalFlow(ApprovalStore(redis, recorder), okta, port, policy, identities, batches=BatchStore(redis))
+    approvals = ApprovalFlow(
+        ApprovalStore(redis, recorder, lease=approval_lease_s), okta, port, policy, identities, batches=BatchStore(redis)
+    )
     was_this_you = (
         WasThisYouFlow(redis, okta, port, policy, identities, recorder, org_url=org_url) if policy.was_this_you else None
     )

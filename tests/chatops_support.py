@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.push_check import DEFAULT_TIMING, PushTiming
+from approvals.store import LEASE_S
 from bot.assembly import Bot, assemble
 from bot.server import BackgroundServer
 from bot.web import SLACK_EVENTS_PATH, create_web_app
@@ -64,6 +65,7 @@ async def run_chatops(
     policy: Policy | None = None,
     identity_ttl: int = 60,
     push_timing: PushTiming = DEFAULT_TIMING,
+    approval_lease_s: float = LEASE_S,
 ) -> AsyncIterator[ChatOps]:
     client = AsyncWebClient(token=ws.bot_token, base_url=f"{slack_url}/api/")
     bot = assemble(
@@ -75,6 +77,7 @@ async def run_chatops(
         org_url=okta.org_url,
         identity_ttl=identity_ttl,
         push_timing=push_timing,
+        approval_lease_s=approval_lease_s,
     )
     app = create_web_app(redis=redis, bolt=bot.bolt, hook_secret=HOOK_SECRET, signing_secret=ws.signing_secret)
     async with BackgroundServer(app) as server:
