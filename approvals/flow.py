@@ -22,6 +22,7 @@ from actions.identity import Identities, Identity
 from actions.invocation import Invocation
 from actions.okta_errors import explain
 from actions.operations import EFFECTS, Operation, perform, took_effect
+from approvals.lease import LeaseLost, holding
 from approvals.messages import (
     BATCH_FORM_SECONDS,
     REFUSALS,
@@ -36,7 +37,6 @@ from approvals.messages import (
     status_line,
     target_label,
 )
-from approvals.lease import LeaseLost, holding
 from approvals.models import ApprovalRequest, ApprovalState, Claim, Refusal, TransitionResult
 from approvals.store import ApprovalStore
 from audit import AuditRecord

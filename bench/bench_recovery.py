@@ -29,8 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.redis_server import EmbeddedRedis
 from bot.server import BackgroundServer
-from oktasim import OktaOrg, create_app as create_okta_app, seed_demo_org
-from slacksim import SlackWorkspace, create_app as create_slack_app, demo_workspace
+from oktasim import OktaOrg, seed_demo_org
+from oktasim import create_app as create_okta_app
+from slacksim import SlackWorkspace, demo_workspace
+from slacksim import create_app as create_slack_app
 from tests.chatops_support import ARJUN, HANA
 from tests.conftest import SIM_API_TOKEN
 from tests.helpdesk_support import new_user

@@ -10,7 +10,6 @@ share live in `org.ops`.
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple

@@ -21,7 +21,7 @@ from bot.after_ack import CONCURRENT_HANDLERS
 from bot.server import BackgroundServer
 from bot.slack_app import CUT_SHORT, NOT_STARTED
 from oktasim import OktaOrg
-from slacksim import Message, SlackWorkspace
+from slacksim import SlackWorkspace
 from tests.chatops_support import ARJUN, BEATRIZ, HANA
 from tests.helpdesk_support import new_user
 from tests.process_support import production_env, request_approval, served_bot
@@ -94,7 +94,6 @@ async def test_sigterm_with_a_backlog_exits_in_time_and_hands_back_what_it_did_n
         assert (await ws.send(events, click)).status_code == 200
         await okta_org.until_in_flight(CONCURRENT_HANDLERS)  # every slot is taken
 
-        signalled = time.monotonic()
         bot.process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(bot.process.wait(), shutdown.EXIT_WITHIN_S) == 0, "".join(printed)
 
