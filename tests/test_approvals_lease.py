@@ -33,6 +33,15 @@ async def executing(store: ApprovalStore, now: float) -> tuple[str, str]:
     return req.id, res.executor
 
 
+async def okta_call_that_hangs(started: asyncio.Event, cancelled: asyncio.Event) -> None:
+    started.set()
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise
+
+
 async def test_a_living_holder_keeps_its_lease_past_its_first_term(store: ApprovalStore) -> None:
     started = time.time()
     approval, token = await executing(store, started)
@@ -53,15 +62,8 @@ async def test_a_holder_whose_lease_was_taken_over_stops_its_work(store: Approva
     [claim] = await store.claim_expired(now=now)  # ...and a sweeper took the execution over
     cancelled = asyncio.Event()
 
-    async def okta_call() -> None:
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
     with pytest.raises(LeaseLost):
-        await asyncio.wait_for(holding(store, approval, token, okta_call()), timeout=5)
+        await asyncio.wait_for(holding(store, approval, token, okta_call_that_hangs(asyncio.Event(), cancelled)), 5)
     assert cancelled.is_set()
     assert await store.renew(approval, claim.executor)  # the sweeper's lease is untouched
 
@@ -69,16 +71,7 @@ async def test_a_holder_whose_lease_was_taken_over_stops_its_work(store: Approva
 async def test_a_cancelled_holder_hands_its_lease_back(store: ApprovalStore) -> None:
     approval, token = await executing(store, time.time())
     started, cancelled = asyncio.Event(), asyncio.Event()
-
-    async def okta_call() -> None:
-        started.set()
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
-    held = asyncio.create_task(holding(store, approval, token, okta_call()))
+    held = asyncio.create_task(holding(store, approval, token, okta_call_that_hangs(started, cancelled)))
     await started.wait()
     held.cancel()  # the process is stopping
     with pytest.raises(asyncio.CancelledError):
