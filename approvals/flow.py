@@ -42,7 +42,7 @@ from approvals.store import ApprovalStore
 from audit import AuditRecord
 from audit.recorder import now
 from oktaclient import OktaClient
-from oktaclient.errors import OktaError, OktaNotFound
+from oktaclient.errors import OktaError, OktaNotFound, OktaTransportError
 from oktaclient.models import Group, User
 from policy import ApprovalRule, Policy, Verb
 from policy.verbs import BULK_VERBS
@@ -339,13 +339,18 @@ class ApprovalFlow:
         op = _operation(request)
         effect = EFFECTS[op.verb]
         label = target_label(request)
+        sent = False
         try:
             # authorisation decided again right before the change, from Okta as it is now
             stale = await self._no_longer_allowed(request, approvers=True)
             if stale is not None:
                 return Attempt(False, f"Not run: {stale}.")
+            sent = True
             outcome = await perform(self.okta, op)
         except OktaError as exc:
+            # no answer to the write: a slow Okta may have carried it out all the same
+            if sent and isinstance(exc, OktaTransportError) and await self._took_effect(request):
+                return Attempt(True, f"{label}: {effect.past} (Okta answered too late, but shows it done)")
             return Attempt(False, explain(exc, f"{effect.working} {label}"), getattr(exc, "request_id", None))
         return Attempt(True, f"{label}: {effect.past}", outcome.request_id)
 

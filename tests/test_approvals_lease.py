@@ -16,6 +16,7 @@ from oktaclient import OktaClient
 from oktasim import OktaOrg
 from slacksim import SlackWorkspace
 from tests.chatops_support import ARJUN, HANA, ChatOps, run_chatops
+from tests.conftest import SIM_API_TOKEN
 from tests.test_approvals_slack import approval_id, ask, trail, updated, writes
 
 LEASE = 0.3
@@ -106,4 +107,25 @@ async def test_an_okta_call_slower_than_the_lease_is_never_taken_from_a_living_e
     steps = await trail(short_leases, approval_id(message))
     assert steps[-2:] == [("executing", ARJUN), ("succeeded", ARJUN)]  # the executor's own finish
     assert "reclaimed" not in {outcome for outcome, _ in steps}
+    assert writes(org, "/lifecycle/suspend") == 1
+
+
+@pytest.fixture
+async def impatient(ws: SlackWorkspace, slack, okta_org: OktaOrg, okta_sim, redis) -> AsyncIterator[ChatOps]:  # type: ignore[no-untyped-def]
+    """The whole bot with an Okta client that waits 0.5 s for an answer, and never retries a write."""
+    async with OktaClient.from_api_token(okta_sim.url, SIM_API_TOKEN, timeout=0.5) as okta:
+        async for running in run_chatops(ws=ws, slack_url=slack.url, org=okta_org, okta=okta, redis=redis):
+            yield running
+
+
+async def test_a_write_okta_carried_out_but_answered_too_late_is_recorded_as_done(impatient: ChatOps) -> None:
+    ws, org = impatient.ws, impatient.org
+    message = await ask(impatient, HANA, "suspend alex.kim@acme.example")
+    suspend = f"/api/v1/users/{org.get_user('alex.kim@acme.example').id}/lifecycle/suspend"
+    org.inject_delay("POST", suspend, 5)  # carried out at once, answered after the client gave up
+    await impatient.click(ARJUN, "approval:approve", message)
+
+    done = await updated(ws, message, "Approved and done")
+    assert "answered too late, but shows it done" in str(done.blocks)
+    assert (await trail(impatient, approval_id(message)))[-1] == ("succeeded", ARJUN)
     assert writes(org, "/lifecycle/suspend") == 1
