@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 from access import Grants
 from actions.bulk import Batch, BatchStore, without_protected
@@ -23,6 +23,7 @@ from actions.identity import Identities, Identity
 from actions.invocation import Invocation
 from actions.okta_errors import explain
 from actions.operations import EFFECTS, Operation, perform, took_effect
+from approvals.lease import LeaseLost, holding
 from approvals.messages import (
     BATCH_FORM_SECONDS,
     REFUSALS,
@@ -37,12 +38,12 @@ from approvals.messages import (
     status_line,
     target_label,
 )
-from approvals.models import ApprovalRequest, ApprovalState, Refusal, TransitionResult
+from approvals.models import ApprovalRequest, ApprovalState, Claim, Refusal, TransitionResult
 from approvals.store import ApprovalStore
 from audit import AuditRecord
 from audit.recorder import now
 from oktaclient import OktaClient
-from oktaclient.errors import OktaError, OktaNotFound
+from oktaclient.errors import OktaError, OktaNotFound, OktaTransportError
 from oktaclient.models import Group, Outcome, User
 from policy import ApprovalRule, Policy, Verb
 from policy.verbs import BULK_VERBS
@@ -51,6 +52,14 @@ from slackport import blockkit as bk
 from slacktext import capped, escape, slack_date
 
 log = logging.getLogger(__name__)
+
+
+class Attempt(NamedTuple):
+    """How running an approved action went, as `ApprovalStore.finish` records it."""
+
+    succeeded: bool
+    detail: str
+    okta_request_id: str | None = None
 
 
 class ApprovalFlow:
@@ -333,52 +342,52 @@ class ApprovalFlow:
         return False
 
     async def _execute(self, request: ApprovalRequest, executor: str) -> None:
-        if Verb(request.verb) in BULK_VERBS:
-            await self._execute_batch(request, executor)
+        """Run the approved action (or batch) under its execution lease, then record how it ended."""
+        run = self._run_batch(request) if Verb(request.verb) in BULK_VERBS else self._attempt(request)
+        try:
+            attempt = await holding(self.store, request.id, executor, run)
+        except LeaseLost:  # the lease ran out (this replica stalled) and a sweeper settles it instead
+            log.warning("approval %s: execution taken over by another replica; its outcome is theirs", request.id)
             return
+        finished = await self.store.finish(request.id, *attempt, executor=executor)
+        await self._finished(request, finished)
+
+    async def _attempt(self, request: ApprovalRequest) -> Attempt:
         op = _operation(request)
         effect = EFFECTS[op.verb]
         label = target_label(request)
+        sent = False
         try:
             # authorisation decided again right before the change, from Okta as it is now
             stale = await self._no_longer_allowed(request, approvers=True)
             if stale is not None:
-                finished = await self.store.finish(request.id, False, f"Not run: {stale}.", executor=executor)
-                await self._finished(request, finished)
-                return
+                return Attempt(False, f"Not run: {stale}.")
+            sent = True
             outcome = await self._perform(request, op)
         except OktaError as exc:
-            detail = explain(exc, f"{effect.working} {label}")
-            finished = await self.store.finish(
-                request.id, False, detail, getattr(exc, "request_id", None), executor=executor
-            )
-        else:
-            finished = await self.store.finish(
-                request.id, True, f"{label}: {effect.past}", outcome.request_id, executor=executor
-            )
-        await self._finished(request, finished)
+            # no answer to the write: a slow Okta may have carried it out all the same
+            if sent and isinstance(exc, OktaTransportError) and await self._took_effect(request):
+                return Attempt(True, f"{label}: {effect.past} (Okta answered too late, but shows it done)")
+            return Attempt(False, explain(exc, f"{effect.working} {label}"), getattr(exc, "request_id", None))
+        return Attempt(True, f"{label}: {effect.past}", outcome.request_id)
 
-    async def _execute_batch(self, request: ApprovalRequest, executor: str) -> None:
-        """Run an approved batch once, with its progress message; the request ends SUCCEEDED when
-        no change failed (not found and unchanged users are not failures), FAILED otherwise."""
-        okta_request_id = None
+    async def _run_batch(self, request: ApprovalRequest) -> Attempt:
+        """Run an approved batch once, with its progress message: succeeded when no change failed
+        (not found and unchanged users are not failures), failed otherwise."""
         try:
             stale = await self._batch_no_longer_allowed(request, approvers=True)
             batch = await self.batches.load(str(request.params.get("batch_id")))
             if stale is None and (batch is None or batch.requester != request.requester):
                 stale = "the batch is no longer stored (it expired)"
             if stale is not None or batch is None:
-                finished = await self.store.finish(request.id, False, f"Not run: {stale}.", executor=executor)
-                await self._finished(request, finished)
-                return
+                return Attempt(False, f"Not run: {stale}.")
             batch = await without_protected(self.okta, self.policy, batch)
             tally = await self.batch_run.run(batch, actor=request.requester, source="approval", approval_id=request.id)
-            succeeded, detail = not tally.failed, summary(batch, tally)
         except OktaError as exc:
-            succeeded, detail = False, explain(exc, f"Running the batch on group *{escape(request.target or '')}*")
-            okta_request_id = getattr(exc, "request_id", None)
-        finished = await self.store.finish(request.id, succeeded, detail, okta_request_id, executor=executor)
-        await self._finished(request, finished)
+            action = f"Running the batch on group *{escape(request.target or '')}*"
+            return Attempt(False, explain(exc, action), getattr(exc, "request_id", None))
+        return Attempt(not tally.failed, summary(batch, tally))
+
     async def _perform(self, request: ApprovalRequest, op: Operation) -> Outcome:
         seconds = request.params.get("grant_seconds")
         if seconds is None:
@@ -398,26 +407,31 @@ class ApprovalFlow:
             await self._refresh(request.id)
             await self._tell_requester(finished.request)
 
-    # --- housekeeping (the sweeper and start-up) ----------------------------------------------------
+    # --- housekeeping (the sweeper) ------------------------------------------------------------------
 
     async def expired(self, request: ApprovalRequest) -> None:
         """The sweeper expired this request: show it and tell the requester."""
         await self._refresh(request.id)
         await self._tell_requester(request)
 
-    async def reconcile_stuck(self, older_than_seconds: float = 120) -> int:
-        """Close executions whose process died, from what Okta shows; never run them again."""
-        stuck = await self.store.stuck_executing(older_than_seconds)
-        for request in stuck:
-            try:
-                effect = await took_effect(self.okta, _operation(request))
-            except OktaError:
-                effect = None
-            result = await self.store.reconcile(request.id, effect)
-            if result.ok and result.request is not None:
-                await self._refresh(request.id)
-                await self._tell_requester(result.request)
-        return len(stuck)
+    async def reconcile(self, claim: Claim) -> None:
+        """The sweeper took over an execution whose lease ran out (its replica died or stopped):
+        settle it from what Okta shows, never run it again, and show and tell the outcome."""
+        request = claim.request
+        try:
+            effect = await holding(self.store, request.id, claim.executor, self._took_effect(request))
+        except LeaseLost:  # this sweeper stalled past its own lease: the next claim settles it
+            return
+        result = await self.store.reconcile(request.id, effect, executor=claim.executor)
+        if result.ok and result.request is not None:
+            await self._refresh(request.id)
+            await self._tell_requester(result.request)
+
+    async def _took_effect(self, request: ApprovalRequest) -> bool | None:
+        try:
+            return await took_effect(self.okta, _operation(request))
+        except OktaError:  # after the client's retries: Okta does not tell now
+            return None
 
     # --- Slack --------------------------------------------------------------------------------------
 

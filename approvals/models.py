@@ -147,3 +147,13 @@ class TransitionResult(BaseModel):
     @property
     def approvals(self) -> tuple[str, ...]:
         return self.request.approvals if self.request else ()
+
+
+class Claim(BaseModel):
+    """An execution the sweeper took over because its lease expired: `executor` is the new fencing
+    token, for renewing the lease while Okta is checked and for `ApprovalStore.reconcile`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: ApprovalRequest
+    executor: str

@@ -8,7 +8,10 @@ Keys
   execution owner (handed only to the approve call that claimed execution).
 - `okc:approval:{id}:approvers` (zset): distinct approvers scored by approval time; one approver counts once.
 - `okc:approvals:pending` (zset): exactly the PENDING request ids, scored by deadline.
-- `okc:approvals:executing` (zset): exactly the EXECUTING request ids, scored by start time.
+- `okc:approvals:executing` (zset): exactly the EXECUTING request ids, scored by the expiry of their
+  execution lease. The executor renews it while the Okta call runs (`renew`); once it has expired,
+  a sweeper on any replica claims the request with a new token (`claim_expired`) and settles it
+  from Okta's state (`reconcile`). Replicas' clocks must agree to well within the lease (NTP).
 A request in a terminal state expires after `retention` seconds; its audit trail stays in the stream.
 
 Every transition is one Lua script (scripts/*.lua, run by EVALSHA) that checks the state, writes
@@ -34,7 +37,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from approvals.lua import script_source
-from approvals.models import ApprovalRequest, ApprovalState, Refusal, TransitionResult
+from approvals.models import ApprovalRequest, ApprovalState, Claim, Refusal, TransitionResult
 from audit import AuditLog, AuditRecord
 from audit.record import shorten
 from audit.recorder import Recorder
@@ -45,11 +48,12 @@ PENDING_KEY = "okc:approvals:pending"
 EXECUTING_KEY = "okc:approvals:executing"
 
 SWEEPER = "system:sweeper"  # audit actor of expiries found by the sweeper
-EXECUTOR = "system:executor"  # audit actor of a finish() on a request that never started executing
-RECONCILER = "system:reconcile"
+EXECUTOR = "system:executor"  # audit actor of a lease handed back, and of a finish() on a request not executing
+RECONCILER = "system:reconcile"  # audit actor of a sweeper's claim and reconciliation of an execution
 POLICY = "system:policy"  # audit actor of a request failed because it no longer passes the policy
 
-_SCRIPTS = ("create", "attach", "approve", "close_pending", "finish", "expire")
+_SCRIPTS = ("create", "attach", "approve", "close_pending", "finish", "expire", "lease", "claim")
+LEASE_S = 30.0  # how long an execution lease lasts unless renewed (renewed every third of it)
 
 
 def _now(now: float | None) -> float:
@@ -83,9 +87,16 @@ def _result(answer: dict[str, Any]) -> TransitionResult:
 
 
 class ApprovalStore:
-    def __init__(self, redis: aioredis.Redis, recorder: Recorder | None = None, *, retention: int = 30 * 86400) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, recorder: Recorder | None = None, *, retention: int = 30 * 86400,
+        lease: float = LEASE_S,
+    ) -> None:
         """Every transition's audit records are written by its script, then handed to `recorder`
-        (channel line, metrics); without one, they are only in the trail."""
+        (channel line, metrics); without one, they are only in the trail. `lease`: seconds an
+        execution lease lasts unless renewed: the longest a dead executor's request stays EXECUTING."""
+        if lease <= 0:
+            raise ValueError("lease must be positive")
+        self.lease = lease
         self._redis = redis
         self.recorder = recorder or Recorder(AuditLog(redis))
         self.audit = self.recorder.audit
@@ -188,10 +199,12 @@ class ApprovalStore:
     ) -> TransitionResult:
         """Count one approval. The call that brings the N-th gets execute=True and the fencing token.
         `approver_okta_id`: the approver's Okta user id; the request's target may not approve it."""
+        now = _now(now)
         return _result(
             await self._call(
-                "approve", _now(now), approver, approval_id,
+                "approve", now, approver, approval_id,
                 op="approve", token=secrets.token_urlsafe(16), actor_okta_id=approver_okta_id,
+                lease_until=self._lease_until(now),
             )
         )
 
@@ -253,9 +266,11 @@ class ApprovalStore:
         )
 
     async def reconcile(
-        self, approval_id: str, took_effect: bool | None, *, by: str = RECONCILER, now: float | None = None
+        self, approval_id: str, took_effect: bool | None, *, executor: str, by: str = RECONCILER,
+        now: float | None = None,
     ) -> TransitionResult:
-        """Close an execution whose owner died (see `stuck_executing`), from what Okta shows.
+        """Close an execution whose owner died, from what Okta shows, with the token of the claim
+        (`claim_expired`) that took it over.
 
         Never re-executes: an interrupted action may or may not have reached Okta, and running a
         destructive action twice (or long after the approvers looked at it) is worse than asking a
@@ -272,10 +287,42 @@ class ApprovalStore:
         return _result(
             await self._call(
                 "finish", _now(now), by, approval_id,
-                state=state, takeover=True, detail=detail,
+                state=state, takeover=True, executor=executor, detail=detail,
                 fields=["outcome_detail", detail, "reconciled", "1", "closed_by", by],
             )
         )
+
+    async def renew(self, approval_id: str, executor: str, *, now: float | None = None) -> bool:
+        """Extend the execution lease by `lease` from now; False if `executor` no longer holds it
+        (the request was taken over or closed meanwhile)."""
+        now = _now(now)
+        answer = await self._call("lease", now, EXECUTOR, approval_id, executor=executor, lease_until=self._lease_until(now))
+        return bool(answer["held"])
+
+    async def hand_back(self, approval_id: str, executor: str, why: str, *, now: float | None = None) -> bool:
+        """End the lease now (audited with `why`), so that the next sweep on any replica takes over
+        instead of waiting for it to run out; False if `executor` no longer held it."""
+        now = _now(now)
+        answer = await self._call(
+            "lease", now, EXECUTOR, approval_id, executor=executor, lease_until=repr(now), hand_back=why
+        )
+        return bool(answer["held"])
+
+    async def claim_expired(self, *, now: float | None = None, limit: int = 100) -> list[Claim]:
+        """The sweeper step for executions: take over up to `limit` EXECUTING requests whose lease
+        expired by `now`, each under a new lease and a new token, for `reconcile`."""
+        now = _now(now)
+        token = secrets.token_urlsafe(16)  # one claim call's token: only this caller ever sees it
+        answer = await self._call("claim", now, RECONCILER, None, token=token, lease_until=self._lease_until(now), limit=limit)
+        return [Claim(request=_request(snapshot), executor=token) for snapshot in answer["claimed"] or []]
+
+    async def next_lease_expiry(self) -> float | None:
+        """When the earliest execution lease runs out (epoch seconds), or None with nothing executing."""
+        first = cast(list[tuple[str, float]], await self._redis.zrange(EXECUTING_KEY, 0, 0, withscores=True))
+        return first[0][1] if first else None
+
+    def _lease_until(self, now: float) -> str:
+        return repr(now + self.lease)
 
     async def expire_due(self, now: float | None = None, limit: int = 100) -> list[ApprovalRequest]:
         """The sweeper step: mark up to `limit` PENDING requests whose deadline is <= now EXPIRED."""
@@ -292,13 +339,6 @@ class ApprovalStore:
         ids = cast(list[str], await self._redis.zrangebyscore(PENDING_KEY, f"({_now(now)!r}", "+inf"))
         requests = await self._load(ids)
         return sorted(requests, key=lambda r: r.created_at, reverse=True)[:limit]
-
-    async def stuck_executing(self, older_than_seconds: float, *, now: float | None = None) -> list[ApprovalRequest]:
-        """EXECUTING requests started more than `older_than_seconds` ago: their executor most likely
-        died (an execution is one Okta call, bounded by the client's timeouts and retries)."""
-        cutoff = repr(_now(now) - older_than_seconds)
-        ids = cast(list[str], await self._redis.zrangebyscore(EXECUTING_KEY, "-inf", cutoff))
-        return await self._load(ids)
 
     async def _load(self, ids: list[str]) -> list[ApprovalRequest]:
         pipe = self._redis.pipeline(transaction=False)

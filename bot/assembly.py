@@ -18,6 +18,7 @@ from actions.identity import Identities
 from actions.push_check import DEFAULT_TIMING, PushTiming
 from actions.verifications import Verifications
 from approvals import ApprovalFlow, ApprovalStore
+from approvals.store import LEASE_S
 from audit import AuditLog, Recorder
 from bot.after_ack import AfterAck
 from bot.metrics import PrometheusObserver
@@ -55,6 +56,7 @@ def assemble(
     slack_pacing_s: float = 1.0,
     push_timing: PushTiming = DEFAULT_TIMING,
     clock: Clock | None = None,  # time-bound access's (tests move it by hand)
+    approval_lease_s: float = LEASE_S,
 ) -> Bot:
     port = SlackPort(slack, pacing_s=slack_pacing_s)
     recorder = Recorder(AuditLog(redis), port, policy.audit.channel if policy.audit else None, PrometheusObserver())
@@ -70,7 +72,8 @@ def assemble(
     )
     grants = Grants(GrantStore(redis, recorder), okta, port, policy, clock)
     approvals = ApprovalFlow(
-        ApprovalStore(redis, recorder), okta, port, policy, identities, batches=BatchStore(redis), grants=grants
+        ApprovalStore(redis, recorder, lease=approval_lease_s), okta, port, policy, identities,
+        batches=BatchStore(redis), grants=grants,
     )
     timed = TimedAccess(services, approvals, grants)
     was_this_you = (

@@ -6,7 +6,7 @@
 
 `Process` is the whole of what runs, on one screen: the clients, the bot (Bolt app, Slack port,
 handlers), the HTTP server, and the background services in the order they start (they stop in
-reverse).
+reverse). Stopping keeps to bot/shutdown.py's budget: gone within 8 s of SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,22 +21,20 @@ from starlette.routing import BaseRoute, Mount
 
 from access import run_access
 from alerts import AlertService
-from approvals import ApprovalFlow, run_sweeper
+from approvals import run_sweeper
 from bot.assembly import Bot, assemble
 from bot.metrics import count_dead_letters, count_hook_events, count_was_this_you, observe_okta
 from bot.runtime import Runtime
-from bot.server import BackgroundServer
+from bot.server import BackgroundServer, Stop
 from bot.services import Entered, Hooked, Service, Task
 from bot.settings import Settings
+from bot.shutdown import WORKERS_GRACE_S, Deadlines, left
 from bot.startup_log import log_banner, log_startup_problems
 from bot.web import create_web_app
 from confirm import WasThisYouService
 from policy import Policy
 
 log = logging.getLogger(__name__)
-
-SHUTDOWN_GRACE_S = 6.0  # with the server's own 3 s, within `docker stop`'s 10 s
-ANNOUNCE_GRACE_S = 1.0  # queued channel lines: each is in the audit stream already
 
 
 @dataclass(frozen=True)
@@ -50,8 +48,8 @@ class Process:
     console: bool  # the sandbox's browser console is served at /
     services: tuple[Service, ...]
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Start the services, serve until `stop` is set, let acked work finish, stop the services."""
+    async def run(self, stop: Stop) -> None:
+        """Start the services, serve until `stop` is set, finish or hand back acked work, stop the services."""
         started: list[Service] = []
         try:
             for service in self.services:
@@ -59,16 +57,25 @@ class Process:
                 started.append(service)
             await log_startup_problems(self.settings, self.policy, self.runtime.okta, self.runtime.slack)
             banner(self)
-            await self.web.serve_until(stop)
-            # every command in flight was acked with "working on it": let it finish while the clients are open
-            await self.bot.after_ack.drain(SHUTDOWN_GRACE_S)
-            await self.bot.slack.drain(ANNOUNCE_GRACE_S)
+            await self.web.serve_until(stop)  # stops accepting; the requests in flight are answered
+            deadlines = Deadlines.from_signal(stop.at)
+            # every command in flight was acked with "working on it": finish it while the clients are
+            # open, or tell the person; meanwhile the services hand back what they hold, for another replica
+            drain = self.bot.after_ack.drain(left(deadlines.finish_by), start_within=left(deadlines.start_by))
+            await asyncio.gather(drain, _stop_all(started))
+            await self.bot.slack.drain(left(deadlines.announce_by))
         finally:
-            for service in reversed(started):
-                try:
-                    await service.stop()
-                except Exception:  # the others still stop
-                    log.exception("%s did not stop cleanly", service.name)
+            await _stop_all(started)  # on the way out of a failed start or run
+
+
+async def _stop_all(started: list[Service]) -> None:
+    """Stop the started services, last started first; each is stopped once."""
+    while started:
+        service = started.pop()
+        try:
+            await service.stop()
+        except Exception:  # the others still stop
+            log.exception("%s did not stop cleanly", service.name)
 
 
 def build(settings: Settings, policy: Policy, policy_file: Path, runtime: Runtime, *, host: str, port: int) -> Process:
@@ -79,6 +86,7 @@ def build(settings: Settings, policy: Policy, policy_file: Path, runtime: Runtim
         policy=policy,
         signing_secret=runtime.signing_secret,
         org_url=runtime.okta_org_url,
+        approval_lease_s=settings.approval_lease_seconds,
     )
     console = _console(runtime)
     app = create_web_app(
@@ -97,7 +105,8 @@ def build(settings: Settings, policy: Policy, policy_file: Path, runtime: Runtim
         assert settings.slack_app_token is not None
         services.append(_SocketMode(bot, settings.slack_app_token.get_secret_value()))
     services += [
-        Task("approval sweeper", lambda: _sweep(flow)),
+        # expiries, and executions whose lease ran out because their replica died: on every replica
+        Task("approval sweeper", lambda: run_sweeper(flow.store, flow.expired, flow.reconcile)),
         Task("time-bound access", lambda: run_access(bot.handlers.access.grants)),
         Entered(
             "alert pipeline",
@@ -110,6 +119,7 @@ def build(settings: Settings, policy: Policy, policy_file: Path, runtime: Runtim
                 poll_logs=settings.okta_poll_logs,
                 # stable across restarts of this replica, distinct between replicas on one host
                 consumer_name=f"{socket.gethostname()}:{web.port}",
+                stop_grace_s=WORKERS_GRACE_S,  # then what is not posted is handed back to the stream
             ),
         ),
     ]
@@ -124,11 +134,6 @@ def build(settings: Settings, policy: Policy, policy_file: Path, runtime: Runtim
         settings=settings, policy=policy, policy_file=policy_file, runtime=runtime, bot=bot, web=web, console=bool(console),
         services=tuple(services),
     )
-
-
-async def _sweep(flow: ApprovalFlow) -> None:
-    await flow.reconcile_stuck()  # executions a previous process left unfinished
-    await run_sweeper(flow.store, flow.expired)
 
 
 class _SocketMode:

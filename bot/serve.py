@@ -20,7 +20,6 @@ from bot.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 EXAMPLE_POLICY = Path(__file__).resolve().parents[1] / "policy" / "example.yaml"
-SHUTDOWN_GRACE_S = 6.0  # with the server's own 3 s, within `docker stop`'s 10 s
 
 
 def register(sub: Any) -> None:

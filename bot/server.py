@@ -82,10 +82,24 @@ class BackgroundServer:
             stopping.cancel()
 
 
-def stop_signals() -> asyncio.Event:
+class Stop(asyncio.Event):
+    """An event that remembers when it was first set (`at`, on the loop's clock): a stopping
+    process counts its deadlines from the signal (bot/shutdown.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at: float | None = None
+
+    def set(self) -> None:
+        if self.at is None:
+            self.at = asyncio.get_running_loop().time()
+        super().set()
+
+
+def stop_signals() -> Stop:
     """An event that the first SIGINT or SIGTERM sets: from the moment this is called, such a signal
     asks the process to stop gracefully instead of killing it."""
-    stop = asyncio.Event()
+    stop = Stop()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)

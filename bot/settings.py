@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # `okta-chatops audit export --follow --hec`: a Splunk HEC-compatible endpoint and its token
     audit_hec_url: str | None = None
     audit_hec_token: SecretStr | None = None
+    # How long an approved action's execution lease lasts unless renewed: after a replica dies
+    # mid-action, another settles the request within this long.
+    approval_lease_seconds: float = Field(default=30.0, ge=1.0, le=3600.0)
 
     @field_validator("okta_scopes", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ becomes a 5xx that Slack would show as an error (`_on_error`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -66,6 +67,9 @@ WAITING_VERBS = frozenset({Verb.VERIFY})
 # A batch run at once (no approval needed) takes as long as Okta's rate limits make it: unbounded too.
 LONG_VERBS = WAITING_VERBS | BULK_VERBS
 ECHOED = 300  # characters of the command repeated in "working on it" (a batch can be 60,000)
+# what a person is told of acked work when the process stops (a deploy, a scale-in) before it is done
+NOT_STARTED = ":warning: The bot was restarting and did not get to this; nothing was done. Please try again."
+CUT_SHORT = ":warning: The bot was restarting and stopped before it finished this, so it may be incomplete: check before trying again."
 STALE_BUTTON = ":warning: This button is no longer valid; nothing was done. Run the command instead (`/okta help`)."
 # what a user card's or an alert's button value may be: one token, a login or an Okta id, and for
 # paged answers and factor buttons one more (`<user id> <page>`, `<user id> <factor id>`)
@@ -120,7 +124,10 @@ def build_bolt_app(
     app.middleware(ReplayGuard(redis))
 
     def then(respond: Responder, work: Awaitable[None], *, replace: bool = False, bounded: bool = True) -> None:
-        after_ack.start(_reporting(respond, work, replace=replace), bounded=bounded)
+        async def dropped() -> None:
+            await respond(Reply(text=NOT_STARTED), replace_original=replace)
+
+        after_ack.start(_reporting(respond, work, replace=replace), bounded=bounded, dropped=dropped)
 
     @app.error
     async def _on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> BoltResponse:
@@ -323,9 +330,16 @@ def _timed(verb: Verb, work: Awaitable[None]) -> Awaitable[None]:
 
 
 async def _reporting(respond: Responder, work: Awaitable[None], *, replace: bool = False) -> None:
-    """Run a handler; if it fails unexpectedly, tell the person instead of leaving "working on it"."""
+    """Run a handler; if it fails unexpectedly, or the process stops before it is done, tell the
+    person instead of leaving "working on it"."""
     try:
         await work
+    except asyncio.CancelledError:
+        try:
+            await respond(Reply(text=CUT_SHORT), replace_original=replace)
+        except Exception:
+            log.warning("could not tell the person their request was cut short", exc_info=True)
+        raise
     except Exception:
         ref = secrets.token_hex(4)
         log.exception("handler failed (ref %s)", ref)

@@ -38,7 +38,7 @@ class _Gateway:
             return
         org = self.org
         method, path = scope["method"], scope["path"]
-        org.requests.append(RecordedRequest(method, path, scope["query_string"].decode("latin-1")))
+        org.record_request(RecordedRequest(method, path, scope["query_string"].decode("latin-1")))
         org.base_url = str(Request(scope).base_url)
         request_id = secrets.token_urlsafe(20)
         scope.setdefault("state", {})["request_id"] = request_id

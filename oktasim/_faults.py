@@ -27,6 +27,10 @@ class FaultInjector:
     def add_delay(self, method: str, path_prefix: str, seconds: float, times: int) -> None:
         self._delays.append(_Rule(method.upper(), path_prefix, times, seconds))
 
+    def clear(self) -> None:
+        self._failures.clear()
+        self._delays.clear()
+
     def take_failure(self, method: str, path: str) -> int | None:
         value = self._take(self._failures, method, path)
         return None if value is None else int(value)

@@ -9,6 +9,7 @@ share live in `org.ops`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -56,6 +57,7 @@ class OktaOrg:
         self.faults = FaultInjector()
         self.pushes = PushBook(self.clock, self.ids)
         self.requests: list[RecordedRequest] = []
+        self._request_waiters: list[tuple[str, str, asyncio.Future[RecordedRequest]]] = []
         self.valid_passcode = "123456"  # the one-time code sms/totp verification accepts
         self.ops = Operations(self.clock, self.ids, self.directory, self.log)
         self.add_group("Everyone", "All users in your organization", group_type="BUILT_IN")
@@ -132,6 +134,28 @@ class OktaOrg:
     def inject_delay(self, method: str, path_prefix: str, seconds: float, times: int = 1) -> None:
         """The next matching requests are carried out, then answered `seconds` late (or when the client gives up)."""
         self.faults.add_delay(method, path_prefix, seconds, times)
+
+    def record_request(self, request: RecordedRequest) -> None:
+        """A request arrived (before it is carried out or answered)."""
+        self.requests.append(request)
+        for waiter in [w for w in self._request_waiters if _matches(request, w[0], w[1])]:
+            self._request_waiters.remove(waiter)
+            if not waiter[2].done():
+                waiter[2].set_result(request)
+
+    async def until_request(self, method: str, path_part: str) -> RecordedRequest:
+        """Returns the first request, arrived or to come, with `method` and `path_part` in its path
+        (e.g. a write held by inject_delay, once it has reached the org)."""
+        for request in self.requests:
+            if _matches(request, method, path_part):
+                return request
+        future: asyncio.Future[RecordedRequest] = asyncio.get_running_loop().create_future()
+        self._request_waiters.append((method.upper(), path_part, future))
+        return await future
+
+    def clear_faults(self) -> None:
+        """Forget the injected failures and delays not taken yet: Okta is well again."""
+        self.faults.clear()
 
     def advance_time(self, seconds: float) -> None:
         """Moves the org's clock forward: token expiry, rate-limit windows, push timeouts, transitions."""
@@ -348,3 +372,7 @@ def _default_factor_profile(factor_type: str, user: User) -> dict[str, Any]:
     if factor_type == "webauthn":
         return {"authenticatorName": "MacBook Touch ID", "credentialId": user.id[::-1]}
     return {"credentialId": user.login}
+
+
+def _matches(request: RecordedRequest, method: str, path_part: str) -> bool:
+    return request.method == method.upper() and path_part in request.path

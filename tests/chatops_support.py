@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from access import Clock
 from actions.push_check import DEFAULT_TIMING, PushTiming
+from approvals.store import LEASE_S
 from bot.assembly import Bot, assemble
 from bot.server import BackgroundServer
 from bot.web import SLACK_EVENTS_PATH, create_web_app
@@ -66,6 +67,7 @@ async def run_chatops(
     identity_ttl: int = 60,
     push_timing: PushTiming = DEFAULT_TIMING,
     clock: Clock | None = None,
+    approval_lease_s: float = LEASE_S,
 ) -> AsyncIterator[ChatOps]:
     client = AsyncWebClient(token=ws.bot_token, base_url=f"{slack_url}/api/")
     bot = assemble(
@@ -78,6 +80,7 @@ async def run_chatops(
         identity_ttl=identity_ttl,
         push_timing=push_timing,
         clock=clock,
+        approval_lease_s=approval_lease_s,
     )
     app = create_web_app(redis=redis, bolt=bot.bolt, hook_secret=HOOK_SECRET, signing_secret=ws.signing_secret)
     async with BackgroundServer(app) as server:

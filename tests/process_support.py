@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.server import BackgroundServer
-from slacksim import SlackWorkspace
+from slacksim import Message, SlackWorkspace
 from tests.chatops_support import EXAMPLE_POLICY, HOOK_SECRET
 from tests.conftest import SIM_API_TOKEN, free_port
 
@@ -89,3 +89,14 @@ async def _banner_url(stream: asyncio.StreamReader, output: list[str]) -> str:
 async def _collect(stream: asyncio.StreamReader, output: list[str]) -> None:
     while line := await stream.readline():
         output.append(line.decode())
+
+
+async def request_approval(ws: SlackWorkspace, url: str, user: str, text: str) -> Message:
+    """Run a command that needs approval on the bot at `url` and send its request form; the approval
+    message it posts."""
+    forms = {c.result["view"]["id"] for c in ws.calls if c.method == "views.open" and c.ok}
+    posted = {m.ts for m in ws.messages("approvals")}
+    await ws.send(f"{url}/slack/events", ws.slash_command(user, text))
+    opened = await ws.wait_for(lambda c: c.method == "views.open" and c.ok and c.result["view"]["id"] not in forms)
+    await ws.send(f"{url}/slack/events", ws.view_submission(user, ws.view(opened.result["view"]["id"])))
+    return await ws.wait_for_message(lambda m: m.channel == ws.channel_id("approvals") and m.ts not in posted)

@@ -1,10 +1,11 @@
 """AfterAck: handlers start once a burst of acks is out, a bounded number at a time, and a stopping
-server lets them finish."""
+server lets them finish, or drops or cuts them in bounded time with a word to each person."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -85,4 +86,39 @@ async def test_drain_starts_held_work_at_once_and_cancels_what_outlives_it(caplo
     with caplog.at_level(logging.WARNING, logger="bot.after_ack"):
         await after_ack.drain(timeout=0.2)
     assert finished.is_set() and cancelled.is_set()
-    assert "1 handler(s) still running" in caplog.text
+    assert "0 handler(s) not started were dropped; 1 still running" in caplog.text
+
+
+async def test_drain_drops_work_that_has_not_started_by_then_and_takes_nothing_new() -> None:
+    after_ack = AfterAck(limit=1)
+    release, running, second_dropped = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    ran: list[str] = []
+    told: list[str] = []
+
+    async def holds_the_slot() -> None:
+        running.set()
+        await release.wait()
+        ran.append("first")
+
+    async def queued(name: str) -> None:
+        ran.append(name)
+
+    def tell(name: str) -> Callable[[], Awaitable[None]]:
+        async def dropped() -> None:
+            told.append(name)
+            if name == "second":
+                second_dropped.set()
+
+        return dropped
+
+    after_ack.start(holds_the_slot(), dropped=tell("first"))
+    after_ack.start(queued("second"), dropped=tell("second"))
+    after_ack.start(queued("unbounded"), bounded=False, dropped=tell("unbounded"))
+    await asyncio.wait_for(running.wait(), 5)
+
+    draining = asyncio.create_task(after_ack.drain(5, start_within=0.05))
+    await asyncio.wait_for(second_dropped.wait(), 5)  # the queued one, once start_within is up
+    after_ack.start(queued("late"), dropped=tell("late"))  # acked while stopping: not taken
+    release.set()
+    await draining
+    assert ran == ["unbounded", "first"] and told == ["second", "late"]

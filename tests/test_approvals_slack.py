@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import pytest
 import redis.asyncio as aioredis
 
-from approvals import ApprovalState, sweep_once
+from approvals import ApprovalState, Swept, sweep_once
 from bot.server import BackgroundServer
 from oktaclient import OktaClient
 from oktasim import OktaOrg
@@ -285,7 +285,8 @@ async def test_expiry_updates_the_message_and_an_expired_request_is_never_approv
     message = await ask(chatops, HANA, "suspend alex.kim@acme.example")
     late_click = ws.block_action(ARJUN, APPROVE, message=message)  # clicked just as it expires
 
-    assert await sweep_once(chatops.bot.handlers.approvals.store, flow.expired, now=time.time() + 3601) == 1
+    swept = await sweep_once(chatops.bot.handlers.approvals.store, flow.expired, flow.reconcile, now=time.time() + 3601)
+    assert swept == Swept(expired=1, reclaimed=0)
     expired = await updated(ws, message, "Expired")
     assert buttons(expired) == []
     assert "Expired" in (await dm(ws, HANA, "Expired")).text
@@ -324,25 +325,27 @@ async def test_cancel_command_withdraws_a_pending_request(chatops: ChatOps) -> N
 
 
 @pytest.mark.parametrize("reached_okta", [False, True])
-async def test_a_restart_in_executing_reconciles_without_a_second_okta_call(
+async def test_an_execution_whose_replica_died_is_reconciled_without_a_second_okta_call(
     chatops: ChatOps, okta: OktaClient, reached_okta: bool
 ) -> None:
-    ws, store, org = chatops.ws, chatops.bot.handlers.approvals.store, chatops.org
+    ws, flow, org = chatops.ws, chatops.bot.handlers.approvals, chatops.org
     message = await ask(chatops, HANA, "suspend alex.kim@acme.example")
     # a replica claimed the execution and died: before its Okta call, or after it
-    claimed = await store.approve(approval_id(message), ARJUN)
+    claimed = await flow.store.approve(approval_id(message), ARJUN)
     assert claimed.execute
     if reached_okta:
         await okta.suspend_user(org.get_user("alex.kim@acme.example").id)
 
-    assert await chatops.bot.handlers.approvals.reconcile_stuck(older_than_seconds=0) == 1
+    # any replica's sweeper, once the lease has run out
+    swept = await sweep_once(flow.store, flow.expired, flow.reconcile, now=time.time() + flow.store.lease)
+    assert swept == Swept(expired=0, reclaimed=1)
     state = "Approved and done" if reached_okta else "Approved, but it failed"
     closed = await updated(ws, message, state)
     assert "never run twice" in str(closed.blocks)
     assert "never run twice" in (await dm(ws, HANA, state)).text
     assert writes(org, "/lifecycle/suspend") == int(reached_okta)
     outcome = "succeeded" if reached_okta else "failed"
-    assert (await trail(chatops, approval_id(message)))[-1] == (outcome, "system:reconcile")
+    assert (await trail(chatops, approval_id(message)))[-2:] == [("reclaimed", "system:reconcile"), (outcome, "system:reconcile")]
 
 
 async def test_a_long_list_of_pending_requests_fits_one_message(chatops: ChatOps) -> None:

@@ -1,5 +1,7 @@
 """Random sequences of operations against a real Redis, checked step by step against a model:
-at most one execute per request, terminal states are final, and every answer is the predicted one."""
+at most one execute per request, terminal states are final, an execution lease is held by one token
+at a time (its owner's until it runs out unrenewed, then a sweeper's claim), and every answer is the
+predicted one."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from approvals import ApprovalRequest, ApprovalState, ApprovalStore, Refusal, Tr
 
 S = ApprovalState
 USERS = st.sampled_from(["U1", "U2", "U3", "U4"])
+WHO = st.sampled_from(["current", "previous", "stranger"])
 T = TypeVar("T")
 
 
@@ -28,7 +31,13 @@ class Model:
     deadline: float
     state: ApprovalState = S.PENDING
     approvers: set[str] = field(default_factory=set)
-    token: str | None = None
+    token: str | None = None  # the execution lease's current holder
+    previous: str | None = None  # the holder it was taken from
+    lease_until: float = 0.0
+
+    def holder(self, who: str) -> str:
+        """The token a caller presents: the current holder's, the one it was taken from, or a stranger's."""
+        return {"current": self.token, "previous": self.previous}.get(who) or "not-the-token"
 
 
 class ApprovalMachine(RuleBasedStateMachine):
@@ -98,7 +107,7 @@ class ApprovalMachine(RuleBasedStateMachine):
             m.approvers.add(user)
             if len(m.approvers) >= m.needed:
                 assert m.token is None, "a second execute"
-                m.state, m.token = S.EXECUTING, res.executor
+                m.state, m.token, m.lease_until = S.EXECUTING, res.executor, self.now + self.store.lease
         assert res.execute == (res.executor is not None) == (refusal is None and m.state is S.EXECUTING)
         self.check(m, res, refusal)
 
@@ -120,9 +129,9 @@ class ApprovalMachine(RuleBasedStateMachine):
             m.state = S.CANCELLED
         self.check(m, res, refusal)
 
-    @rule(m=requests, owner=st.booleans(), succeeded=st.booleans())
-    def finish(self, m: Model, owner: bool, succeeded: bool) -> None:
-        token = m.token if owner and m.token else "not-the-token"
+    @rule(m=requests, who=WHO, succeeded=st.booleans())
+    def finish(self, m: Model, who: str, succeeded: bool) -> None:
+        token = m.holder(who)
         res = self.run(self.store.finish(m.id, succeeded, "detail", executor=token, now=self.now))
         refusal = None
         if m.state is not S.EXECUTING:
@@ -133,12 +142,33 @@ class ApprovalMachine(RuleBasedStateMachine):
             m.state = S.SUCCEEDED if succeeded else S.FAILED
         self.check(m, res, refusal)
 
-    @rule(m=requests, took_effect=st.sampled_from([True, False, None]))
-    def reconcile(self, m: Model, took_effect: bool | None) -> None:
-        res = self.run(self.store.reconcile(m.id, took_effect, now=self.now))
+    @rule(m=requests, who=WHO)
+    def renew(self, m: Model, who: str) -> None:
+        token = m.holder(who)
+        held = self.run(self.store.renew(m.id, token, now=self.now))
+        assert held == (m.state is S.EXECUTING and token == m.token)
+        if held:
+            m.lease_until = self.now + self.store.lease
+
+    @rule()
+    def claim_expired(self) -> None:
+        claims = self.run(self.store.claim_expired(now=self.now))
+        due = {m.id for m in self.models.values() if m.state is S.EXECUTING and m.lease_until <= self.now}
+        assert {c.request.id for c in claims} == due
+        for claim in claims:
+            m = self.models[claim.request.id]
+            assert claim.executor not in (m.token, m.previous)
+            m.previous, m.token, m.lease_until = m.token, claim.executor, self.now + self.store.lease
+
+    @rule(m=requests, who=WHO, took_effect=st.sampled_from([True, False, None]))
+    def reconcile(self, m: Model, who: str, took_effect: bool | None) -> None:
+        token = m.holder(who)
+        res = self.run(self.store.reconcile(m.id, took_effect, executor=token, now=self.now))
         refusal = None
         if m.state is not S.EXECUTING:
             refusal = Refusal.NOT_EXECUTING
+        elif token != m.token:
+            refusal = Refusal.NOT_EXECUTOR
         else:
             m.state = S.SUCCEEDED if took_effect else S.FAILED
         self.check(m, res, refusal)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,7 +14,9 @@ from approvals import (
     ApprovalRequest,
     ApprovalState,
     ApprovalStore,
+    Claim,
     Refusal,
+    Swept,
     TransitionResult,
     run_sweeper,
     sweep_once,
@@ -38,7 +41,7 @@ async def new(store: ApprovalStore, n: int = 1, now: float = T0, **kw: object) -
 
 
 async def executing(store: ApprovalStore, now: float = T0 + 1) -> tuple[ApprovalRequest, str]:
-    req = await new(store)
+    req = await new(store, now=now - 1)
     res = await store.approve(req.id, "U2", now=now)
     assert res.execute and res.executor and res.request
     return res.request, res.executor
@@ -107,7 +110,7 @@ async def test_the_nth_distinct_approval_claims_execution(store: ApprovalStore, 
     assert res.request and res.request.executed_by == "U3" and res.request.started_at
     assert res.approvals == ("U2", "U3")
     assert await redis.zscore(PENDING_KEY, req.id) is None
-    assert await redis.zscore(EXECUTING_KEY, req.id) == T0 + 2
+    assert await redis.zscore(EXECUTING_KEY, req.id) == T0 + 2 + store.lease  # the execution lease
 
     late = await store.approve(req.id, "U4", now=T0 + 3)
     assert late.refusal is Refusal.NOT_PENDING and late.state is ApprovalState.EXECUTING and not late.execute
@@ -149,9 +152,10 @@ async def test_unknown_ids_are_not_found_and_leave_no_trace(store: ApprovalStore
         await store.deny("nope", "U2"),
         await store.cancel("nope", "U1"),
         await store.finish("nope", True, executor="x"),
-        await store.reconcile("nope", True),
+        await store.reconcile("nope", True, executor="x"),
     ]
     assert all(r.refusal is Refusal.NOT_FOUND and r.request is None for r in results)
+    assert not await store.renew("nope", "x") and not await store.hand_back("nope", "x", "stopping")
     assert await store.get("nope") is None
     assert await redis.keys("*") == []
 
@@ -237,31 +241,92 @@ async def test_finish_failed_and_finish_before_execution(store: ApprovalStore) -
         (None, ApprovalState.FAILED, "outcome unknown"),
     ],
 )
-async def test_stuck_executions_are_reconciled_never_rerun(
+async def test_an_expired_lease_is_claimed_and_reconciled_never_rerun(
     store: ApprovalStore, took_effect: bool | None, state: ApprovalState, note: str
 ) -> None:
     req, token = await executing(store, now=T0)
-    assert await store.stuck_executing(600, now=T0 + 599) == []
-    [stuck] = await store.stuck_executing(600, now=T0 + 601)
-    assert stuck.id == req.id
+    lease = store.lease
+    assert await store.claim_expired(now=T0 + lease - 1) == []
+    [claim] = await store.claim_expired(now=T0 + lease)
+    assert claim.request.id == req.id and claim.request.state is ApprovalState.EXECUTING and claim.executor != token
 
-    res = await store.reconcile(req.id, took_effect, by="U9", now=T0 + 700)
+    res = await store.reconcile(req.id, took_effect, executor=claim.executor, by="U9", now=T0 + lease + 1)
     assert res.ok and res.state is state and not res.execute and res.request
     assert res.request.reconciled and res.request.closed_by == "U9" and note in (res.request.outcome_detail or "")
-    assert await store.stuck_executing(600, now=T0 + 701) == []
+    assert await store.claim_expired(now=T0 + 10 * lease) == [] and await store.next_lease_expiry() is None
 
     # the presumed-dead owner comes back late: refused, and what it reported is kept in the trail
-    late = await store.finish(req.id, True, "User suspended", executor=token, now=T0 + 800)
+    late = await store.finish(req.id, True, "User suspended", executor=token, now=T0 + lease + 2)
     assert late.refusal is Refusal.NOT_EXECUTING and late.state is state
     trail = [e.record for e in await store.audit.for_approval(req.id)]
-    assert [r.outcome for r in trail] == ["requested", "approved", "executing", state.lower(), "refused"]
-    assert trail[3].actor == "U9" and trail[-1].detail.endswith("reported succeeded: User suspended")
+    assert [r.outcome for r in trail] == ["requested", "approved", "executing", "reclaimed", state.lower(), "refused"]
+    assert (trail[3].actor, trail[3].at.timestamp()) == ("system:reconcile", T0 + lease)
+    assert trail[4].actor == "U9" and trail[-1].detail.endswith("reported succeeded: User suspended")
+
+
+async def test_the_lease_fences_out_the_owner_it_was_taken_from(store: ApprovalStore, redis: aioredis.Redis) -> None:
+    req, token = await executing(store, now=T0)
+    lease = store.lease
+    # renewed by its owner, the lease outlives its first term
+    assert await store.renew(req.id, token, now=T0 + lease - 1)
+    assert await redis.zscore(EXECUTING_KEY, req.id) == T0 + 2 * lease - 1 == await store.next_lease_expiry()
+    assert await store.claim_expired(now=T0 + lease) == []
+    assert not await store.renew(req.id, "someone-else", now=T0 + lease)
+
+    # the owner stalls past it: a sweeper takes over, and then the owner can neither renew nor finish
+    [claim] = await store.claim_expired(now=T0 + 2 * lease)
+    assert not await store.renew(req.id, token, now=T0 + 2 * lease + 1)
+    late = await store.finish(req.id, True, "User suspended", executor=token, now=T0 + 2 * lease + 1)
+    assert late.refusal is Refusal.NOT_EXECUTOR and late.state is ApprovalState.EXECUTING
+    assert (await store.audit.for_approval(req.id))[-1].record.detail == "not_executor; reported succeeded: User suspended"
+
+    # nor does a second sweeper claim it while the first holds the new lease; once that runs out, it does
+    assert await store.claim_expired(now=T0 + 3 * lease - 1) == []
+    [again] = await store.claim_expired(now=T0 + 3 * lease)
+    assert again.executor != claim.executor
+    stale = await store.reconcile(req.id, True, executor=claim.executor, now=T0 + 3 * lease)
+    assert stale.refusal is Refusal.NOT_EXECUTOR
+    done = await store.reconcile(req.id, True, executor=again.executor, now=T0 + 3 * lease + 1)
+    assert done.ok and done.state is ApprovalState.SUCCEEDED
+    outcomes_ = [e.record.outcome for e in await store.audit.for_approval(req.id)]
+    assert outcomes_.count("reclaimed") == 2 and outcomes_.count("succeeded") == 1
+
+
+async def test_a_lease_handed_back_is_claimed_at_the_next_sweep(store: ApprovalStore, redis: aioredis.Redis) -> None:
+    req, token = await executing(store, now=T0)
+    assert not await store.hand_back(req.id, "someone-else", "stopping", now=T0 + 1)
+    assert await store.hand_back(req.id, token, "the replica stopped", now=T0 + 1)
+    assert await redis.zscore(EXECUTING_KEY, req.id) == T0 + 1
+    [entry] = (await store.audit.for_approval(req.id))[-1:]
+    assert (entry.record.outcome, entry.record.actor, entry.record.detail) == (
+        "handed_back", "system:executor", "the replica stopped"
+    )
+    [claim] = await store.claim_expired(now=T0 + 1)
+    assert claim.request.id == req.id
+
+
+async def test_claims_come_in_batches_and_other_states_are_never_claimed(store: ApprovalStore) -> None:
+    running = [(await executing(store, now=T0 + i))[0] for i in range(3)]
+    pending = await new(store)
+    done, token = await executing(store, now=T0)
+    await store.finish(done.id, True, executor=token, now=T0 + 1)
+    late = T0 + store.lease + 10
+    sizes = [len(await store.claim_expired(now=late, limit=2)) for _ in range(3)]
+    assert sizes == [2, 1, 0]
+    assert (await store.get(pending.id)).state is ApprovalState.PENDING  # type: ignore[union-attr]
+    assert {e.record.outcome for r in running for e in await store.audit.for_approval(r.id)} >= {"reclaimed"}
+    assert "reclaimed" not in await outcomes(store, done.id)
 
 
 async def test_reconcile_only_touches_executing_requests(store: ApprovalStore) -> None:
     req = await new(store)
-    res = await store.reconcile(req.id, True, now=T0)
+    res = await store.reconcile(req.id, True, executor="x", now=T0)
     assert res.refusal is Refusal.NOT_EXECUTING and res.state is ApprovalState.PENDING
+
+
+def test_a_lease_must_be_positive(redis: aioredis.Redis) -> None:
+    with pytest.raises(ValueError, match="lease"):
+        ApprovalStore(redis, lease=0)
 
 
 async def test_pending_lists_live_requests_newest_first(store: ApprovalStore) -> None:
@@ -305,13 +370,19 @@ async def test_every_transition_is_in_the_audit_trail_in_order(store: ApprovalSt
 async def test_sweep_once_drains_in_batches(store: ApprovalStore) -> None:
     for _ in range(5):
         await new(store, expires_in=1, now=T0)  # long past due on the real clock
+    for i in range(3):
+        await executing(store, now=T0 + i)  # leases long run out
     seen: list[str] = []
+    claims: list[Claim] = []
 
     async def on_expired(req: ApprovalRequest) -> None:
         seen.append(req.id)
 
-    assert await sweep_once(store, on_expired, batch=2) == 5
-    assert len(set(seen)) == 5
+    async def on_reclaimed(claim: Claim) -> None:
+        claims.append(claim)
+
+    assert await sweep_once(store, on_expired, on_reclaimed, batch=2) == Swept(expired=5, reclaimed=3)
+    assert len(set(seen)) == 5 and len({c.request.id for c in claims}) == 3
 
 
 async def test_run_sweeper_reports_expiries_survives_a_failing_callback_and_cancels(store: ApprovalStore) -> None:
@@ -327,9 +398,31 @@ async def test_run_sweeper_reports_expiries_survives_a_failing_callback_and_canc
         if req.id == first.id:
             raise RuntimeError("Slack is down")
 
-    task = asyncio.create_task(run_sweeper(store, on_expired, interval=0.01))
+    task = asyncio.create_task(run_sweeper(store, on_expired, _unexpected, interval=0.01))
     await asyncio.wait_for(done.wait(), timeout=5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert sorted(seen) == sorted([first.id, second.id])
+
+
+async def test_run_sweeper_wakes_when_a_lease_runs_out(redis: aioredis.Redis) -> None:
+    # a sweep interval far longer than the lease: the sweeper still claims the execution as its
+    # lease runs out, on the real clock
+    store = ApprovalStore(redis, lease=0.2)
+    req, _ = await executing(store, now=time.time())
+    claimed: asyncio.Future[Claim] = asyncio.get_running_loop().create_future()
+
+    async def on_reclaimed(claim: Claim) -> None:
+        claimed.set_result(claim)
+
+    task = asyncio.create_task(run_sweeper(store, _unexpected, on_reclaimed, interval=3600))
+    try:
+        claim = await asyncio.wait_for(claimed, timeout=5)
+    finally:
+        task.cancel()
+    assert claim.request.id == req.id
+
+
+async def _unexpected(_: object) -> None:
+    raise AssertionError("not expected here")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
-from approvals import Approval, ApprovalRequest, ApprovalStore, sweep_once
+from approvals import Approval, ApprovalRequest, ApprovalStore, Claim, Swept, sweep_once
 
 T0 = 1_700_000_000.0
 
@@ -35,6 +35,9 @@ async def test_the_sweeper_expires_what_is_due_at_the_given_time(redis: aioredis
     async def on_expired(request: ApprovalRequest) -> None:
         seen.append(request)
 
-    assert await sweep_once(store, on_expired, now=T0 + 90) == 1
+    async def on_reclaimed(claim: Claim) -> None:
+        raise AssertionError("nothing is executing")
+
+    assert await sweep_once(store, on_expired, on_reclaimed, now=T0 + 90) == Swept(expired=1, reclaimed=0)
     assert [r.id for r in seen] == [due.id]
     assert [r.id for r in await store.pending(now=T0 + 90)] == [later.id]

@@ -12,9 +12,11 @@ audit(id, 'approved', count .. '/' .. needed .. ' approvals')
 if count < needed then return reply('ok', '', id) end
 
 -- The N-th approval: APPROVED and on to EXECUTING in this same step, so this call, and no
--- other ever, is told to execute. Its token fences finish() against any other caller.
+-- other ever, is told to execute. Its token fences finish() against any other caller, and the
+-- execution lease (scored by expiry, renewed while the action runs) tells the sweeper when to
+-- take over from an executor that died.
 redis.call('HSET', key(id), 'state', 'EXECUTING', 'started_at', P.now, 'executor', P.token, 'executed_by', P.actor)
 redis.call('ZREM', P.keys.pending, id)
-redis.call('ZADD', P.keys.executing, P.now, id)
+redis.call('ZADD', P.keys.executing, P.lease_until, id)
 audit(id, 'executing', 'execution claimed')
 return reply('execute', '', id)

@@ -7,7 +7,8 @@ if not state then return NOT_FOUND end
 local actor = nil
 if not P.takeover and executed_by ~= '' then actor = executed_by end
 if state ~= 'EXECUTING' then return refuse(id, 'not_executing', state, actor) end
--- reconcile() has no token: it takes over from an owner presumed dead (stuck_executing)
-if not P.takeover and token ~= P.executor then return refuse(id, 'not_executor', nil, actor) end
+-- both need the current lease's token: the executor's own, or the one a sweeper claimed it with
+-- (claim.lua), so the dead owner's late finish() and a second reconciler are refused alike
+if token ~= P.executor then return refuse(id, 'not_executor', nil, actor) end
 close(id, P.state, string.lower(P.state), nil, actor, P.fields)
 return reply('ok', '', id)
