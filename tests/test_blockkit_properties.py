@@ -21,6 +21,7 @@ from approvals import ApprovalRequest, ApprovalState
 from approvals.messages import Draft, approval_message, request_form
 from approvals.models import Approval
 from commands.cards import group_listing, user_card
+from commands.factors import factor_listing
 from commands.home import home_view
 from oktaclient.models import Factor, Group, LogEvent, User, UserStatus
 from policy import ApprovalRule, Verb
@@ -74,14 +75,12 @@ users = st.builds(
     st.sampled_from(list(UserStatus)),
 )
 group_names = st.lists(okta_text(255, 1), max_size=260)
-factors = st.lists(
-    st.builds(
-        lambda kind, status: Factor(id="uft1", factorType=kind, status=status),
-        st.one_of(st.sampled_from(["push", "sms", "webauthn"]), okta_text(1024, 1)),
-        optional(okta_text(1024)),
-    ),
-    max_size=30,
+factor = st.builds(
+    lambda kind, status: Factor(id="uft1", factorType=kind, status=status),
+    st.one_of(st.sampled_from(["push", "sms", "webauthn"]), okta_text(1024, 1)),
+    optional(okta_text(1024)),
 )
+factors = st.lists(factor, max_size=30)
 
 
 def groups_named(names: list[str]) -> list[Group]:
@@ -267,3 +266,20 @@ def test_the_bots_limits_are_slacks() -> None:
     )
     assert bk.INPUT_LABEL == BLOCK_KIT_LIMITS["input.label"]
     assert bk.MESSAGE_TEXT < BLOCK_KIT_LIMITS["message.text"]
+
+
+@EXAMPLES
+@given(users, st.lists(factor, max_size=200).map(lambda fs: [f.model_copy(update={"id": f"uft{i}"}) for i, f in enumerate(fs)]))
+def test_factor_listings_fit_however_many_factors(user: User, listed: list[Factor]) -> None:
+    reply = factor_listing(user, listed)
+    assert_fits(reply)
+    if len(listed) > 40:  # the rest can be reset by id, and "all" always can
+        assert "more: reset one by its id" in str(reply.blocks)
+
+
+def test_a_user_with_200_factors_gets_one_message_slack_accepts() -> None:
+    user = User.model_validate({"id": "00u1", "status": "ACTIVE", "profile": {"login": "pat@acme.example"}})
+    listed = [Factor(id=f"uft{i}", factorType="sms", status="ACTIVE") for i in range(200)]
+    reply = factor_listing(user, listed)
+    assert_fits(reply)
+    assert len(reply.blocks) <= 50 and "160 more" in str(reply.blocks)
