@@ -83,17 +83,19 @@ async def test_a_request_is_approved_by_another_then_added_reminded_released(bot
 async def test_extend_in_the_reminder_uses_the_one_self_extension(bot: ChatOps, clock: ManualClock) -> None:
     answer = await ask(bot, HANA, f"add-to-group {ERIN_LOGIN} Finance for 1h INC-7")
     assert ":white_check_mark:" in answer.text and "Finance" in answer.text
-    # given to a login: the helpdesk agent is the one told
+    # given to a login: the member is found in Slack by their Okta email and told; the agent learns that
+    await dm(bot, ERIN, "is in *Finance* until")
+    await dm(bot, HANA, f"<@{ERIN}> was told by DM")
     clock.advance(45 * 60)
     await bot.bot.handlers.access.grants.tick()
-    reminder = await dm(bot, HANA, ":alarm_clock:")
-    await bot.click(HANA, "access:extend", reminder)
-    await dm(bot, HANA, "now ends")
+    reminder = await dm(bot, ERIN, ":alarm_clock:")
+    await bot.click(ERIN, "access:extend", reminder)
+    await dm(bot, ERIN, "now ends")
     clock.advance(59 * 60)  # past the first end; the new one is an hour after the click
     assert await bot.bot.handlers.access.grants.tick() == 0 and member(bot, "Finance")
     clock.advance(60)
     assert await bot.bot.handlers.access.grants.tick() == 1 and not member(bot, "Finance")
-    await dm(bot, HANA, "ended on time; membership removed")
+    await dm(bot, ERIN, "ended on time; membership removed")
 
 
 async def test_the_helpdesk_cannot_give_more_than_the_policy_allows(bot: ChatOps) -> None:
