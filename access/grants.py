@@ -148,9 +148,17 @@ class Grants:
     async def tick(self, limit: int = 10_000) -> int:
         """Send the reminders due and end the grants due (overdue ones included); returns how many ended."""
         now = self.clock.now()
+        # side by side: a burst of endings waiting on Okta's rate limits holds no reminder back
+        ended, _ = await asyncio.gather(self._expire(now, limit), self._remind(now, limit))
+        return ended
+
+    async def _remind(self, now: float, limit: int) -> None:
         for grant_id in await self.store.reminders_due(now, limit):
-            if await self.store.take_reminder(grant_id) and (grant := await self.store.get(grant_id)):
+            grant = await self.store.get(grant_id) if await self.store.take_reminder(grant_id) else None
+            if grant is not None and grant.ends > now:  # one that is over (a bot that was down) is ended, not reminded
                 await self._tell(grant.notify, reminder_message(grant, now))
+
+    async def _expire(self, now: float, limit: int) -> int:
         slots = asyncio.Semaphore(CONCURRENT_ENDINGS)
 
         async def expire(grant_id: str) -> bool:

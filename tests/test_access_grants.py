@@ -195,3 +195,4 @@ async def test_a_bot_back_after_the_end_removes_everything_overdue(redis, okta, 
     assert await after.tick() == 2
     assert not member(okta_org, ERIN_LOGIN, "Finance") and not member(okta_org, ERIN_LOGIN, "Sales")
     assert removals(okta_org) == 2
+    assert not dms(ws, ":alarm_clock:") and len(dms(ws, "ended on time")) == 2  # ended, never reminded after the end
