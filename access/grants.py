@@ -19,7 +19,14 @@ from datetime import UTC, datetime
 
 from access.clock import Clock, SystemClock
 from access.duration import short_duration
-from access.messages import ended_message, extended_message, granted_message, reminder_message, stuck_alert
+from access.messages import (
+    agent_message,
+    ended_message,
+    extended_message,
+    granted_message,
+    reminder_message,
+    stuck_alert,
+)
 from access.models import Ending, Grant
 from access.store import GrantStore
 from audit import AuditRecord, Source
@@ -63,14 +70,19 @@ class Grants:
         group: Group,
         seconds: int,
         by: str,
-        notify: str,
+        notify: str | None,
         reason: str,
         source: Source,
         approval_id: str = "",
     ) -> Given:
         """Membership of `group` for `seconds`; an active grant for the same pair ends later instead.
+        `notify`: the member's Slack id when known (a mention); None: found by their Okta email, and
+        `by` is told too, or alone when the member has no Slack account (then `by` gets the reminders).
         Raises OktaError when Okta refuses the add (nothing is then kept)."""
         now = self.clock.now()
+        looked_up = notify is None
+        found = await self._slack_member(user) if looked_up else None
+        notify = notify or found or by
         member = any([g.id == group.id async for g in self.okta.list_user_groups(user.id)])
         grant = Grant(
             id=GrantStore.new_id(), user_id=user.id, login=user.profile.login, group_id=group.id,
@@ -94,6 +106,8 @@ class Grants:
         detail = f"time-bound: {group.profile.name} for {short_duration(seconds)} until {_iso(grant.ends)}; {note}{reason}"
         await self.store.recorder.record(self._record(grant, by, "succeeded", detail, source, Verb.ADD_TO_GROUP, request_id))
         await self._tell(grant.notify, granted_message(grant, now))
+        if looked_up and found != by:  # given by login: the agent learns who was told, or that nobody could be
+            await self._tell(by, agent_message(grant, found))
         return Given(grant, extended=False, okta_request_id=request_id)
 
     def _remind_at(self, ends: float, now: float) -> float:
@@ -134,9 +148,17 @@ class Grants:
     async def tick(self, limit: int = 10_000) -> int:
         """Send the reminders due and end the grants due (overdue ones included); returns how many ended."""
         now = self.clock.now()
+        # side by side: a burst of endings waiting on Okta's rate limits holds no reminder back
+        ended, _ = await asyncio.gather(self._expire(now, limit), self._remind(now, limit))
+        return ended
+
+    async def _remind(self, now: float, limit: int) -> None:
         for grant_id in await self.store.reminders_due(now, limit):
-            if await self.store.take_reminder(grant_id) and (grant := await self.store.get(grant_id)):
+            grant = await self.store.get(grant_id) if await self.store.take_reminder(grant_id) else None
+            if grant is not None and grant.ends > now:  # one that is over (a bot that was down) is ended, not reminded
                 await self._tell(grant.notify, reminder_message(grant, now))
+
+    async def _expire(self, now: float, limit: int) -> int:
         slots = asyncio.Semaphore(CONCURRENT_ENDINGS)
 
         async def expire(grant_id: str) -> bool:
@@ -185,6 +207,16 @@ class Grants:
         except OktaNotFound:  # the group or the user went between the two calls
             return "unchanged", "the group or user was deleted meanwhile", None
         return "succeeded", "membership removed", outcome.request_id
+
+    async def _slack_member(self, user: User) -> str | None:
+        """The grantee's Slack member id, by their Okta email (their login if none); None when Slack has none."""
+        email = user.profile.email or user.profile.login
+        try:
+            person = await self.slack.person_by_email(email) if "@" in email else None
+        except SlackError as exc:  # the grant still stands: whoever gave it is told instead
+            log.warning("Slack lookup of a grantee failed: %s", exc.error)
+            return None
+        return None if person is None or person.deleted or person.is_bot else person.id
 
     # --- reading ------------------------------------------------------------------------------------
 

@@ -40,6 +40,17 @@ def extended_message(grant: Grant, now: float) -> Reply:
     return bk.reply(text, [bk.section(text), _buttons(grant, extend=False)])
 
 
+def agent_message(grant: Grant, member: str | None) -> Reply:
+    """For whoever gave the grant by login: the member was told by DM, or has no Slack account."""
+    group = escape(grant.group_name)
+    if member is not None:
+        return bk.reply(f":key: <@{member}> was told by DM that they are in *{group}* until {at(grant.ends)}; the reminder and Release are theirs.")
+    return bk.reply(
+        f":information_source: {escape(grant.login)} has no Slack account with their Okta email: you get the reminder "
+        f"and the end of their access to *{group}* instead."
+    )
+
+
 def reminder_message(grant: Grant, now: float) -> Reply:
     text = (
         f":alarm_clock: Access to *{escape(grant.group_name)}* for {escape(grant.login)} ends {at(grant.ends)} "

@@ -1,5 +1,6 @@
 """The App Home tab's listeners: the employee's own account page when they open the tab, and its
-buttons (`self:unlock`, `self:reset-password`) run on the clicker's own account.
+buttons (`self:unlock`, `self:reset-password`) run on the clicker's own account; `self:release`
+ends one of the clicker's own time-bound grants (its value: the grant's id).
 
 Slack gives Home tab clicks no response_url, so every answer (the push prompt, the result) is the
 tab republished with the answer on top. Like every listener, these return at once (Bolt acks the
@@ -15,12 +16,14 @@ import secrets
 from collections.abc import Awaitable
 from typing import Any
 
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from access import Grants
 from actions.invocation import Invocation
 from bot.after_ack import AfterAck
-from bot.payloads import BlockActions
-from commands.home import HOME_ACTION_PREFIX, HOME_ACTIONS, Home, unavailable_view
+from bot.payloads import ApprovalButton, BlockActions
+from commands.home import HOME_ACTION_PREFIX, HOME_ACTIONS, HOME_RELEASE, Home, unavailable_view
 from commands.self_service import SelfService
 from slackport import Reply, SlackPort
 
@@ -54,8 +57,10 @@ class HomePublisher:
                 log.exception("could not report home tab failure ref %s", ref)
 
 
-def register_home(app: AsyncApp, self_service: SelfService, slack: SlackPort, after_ack: AfterAck) -> None:
-    home = Home(self_service)
+def register_home(
+    app: AsyncApp, self_service: SelfService, slack: SlackPort, after_ack: AfterAck, grants: Grants | None = None
+) -> None:
+    home = Home(self_service, grants)
 
     @app.event("app_home_opened")
     async def on_home_opened(event: dict[str, Any]) -> None:
@@ -69,10 +74,23 @@ def register_home(app: AsyncApp, self_service: SelfService, slack: SlackPort, af
         await ack()
         payload = BlockActions.model_validate(body)
         publisher = HomePublisher(slack, home, payload.user.id)  # the clicker, never the button's value
-        verb = HOME_ACTIONS.get(payload.actions[0].action_id)
-        if verb is None:  # a button from an older version of the tab
+        action_id = payload.actions[0].action_id
+        verb = HOME_ACTIONS.get(action_id)
+        if action_id == HOME_RELEASE:
+            try:
+                grant_id = ApprovalButton.of(payload).id  # id-like, as an approval's: a forged one names no grant
+            except ValidationError:
+                grant_id = None
+            if grant_id is not None:
+                after_ack.start(publisher.guarded(_released(publisher, home, grant_id)))
+                return
+        if verb is None:  # a button from an older version of the tab, or a forged value
             note = "That button no longer exists; here is your account as it is now."
             after_ack.start(publisher.guarded(publisher.publish(note)))
             return
         inv = Invocation(user_id=payload.user.id, respond=publisher, source="button")
         after_ack.start(publisher.guarded(home.act(inv, verb)), bounded=False)
+
+
+async def _released(publisher: HomePublisher, home: Home, grant_id: str) -> None:
+    await publisher.publish(await home.release(publisher.user_id, grant_id))

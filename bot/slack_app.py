@@ -262,7 +262,7 @@ def build_bolt_app(
         act = handlers.access.release if payload.actions[0].action_id == RELEASE_ACTION else handlers.access.extend
         then(inv.respond, act(inv, grant_id))
 
-    register_home(app, handlers.helpdesk.self_service, handlers.slack, after_ack)
+    register_home(app, handlers.helpdesk.self_service, handlers.slack, after_ack, handlers.access.grants)
     return app
 
 

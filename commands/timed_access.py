@@ -96,8 +96,8 @@ class TimedAccess:
         try:
             given = await self.grants.give(
                 user=user, group=group, seconds=command.duration, by=inv.user_id,
-                # told by DM: the member when named by a Slack mention, else whoever gave it
-                notify=command.target.user_id if isinstance(command.target, SlackUser) else inv.user_id,
+                # told by DM: the member named by a Slack mention, else found by their Okta email
+                notify=command.target.user_id if isinstance(command.target, SlackUser) else None,
                 reason=command.reason or "", source="button" if inv.source == "button" else "command",
             )
         except OktaError as exc:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import redis.asyncio as aioredis
 
@@ -23,7 +24,7 @@ from oktaclient import OktaClient
 from oktaclient.models import UserStatus
 from oktasim import OktaOrg, User, seed_demo_org
 from oktasim import create_app as create_okta_app
-from slacksim import Message, SlackRequest, SlackView, demo_workspace
+from slacksim import Message, SlackRequest, SlackView, SlackWorkspace, demo_workspace
 from slacksim import create_app as create_slack_app
 from tests.chatops_support import ChatOps, run_chatops
 from tests.conftest import SIM_API_TOKEN
@@ -161,3 +162,9 @@ async def audit_line(chatops: ChatOps, text: str) -> Message:
     channel = chatops.ws.channel_id("okta-audit")
     # lines are paced per channel as Slack asks (about one a second): a test that makes many waits
     return await chatops.ws.wait_for_message(lambda m: m.channel == channel and m.text == text, timeout=15)
+
+
+def forged(ws: SlackWorkspace, real: SlackRequest, change: Callable[[dict[str, str]], dict[str, str]]) -> SlackRequest:
+    """`real` with its form fields changed and signed again with the app's signing secret."""
+    body = urlencode(change(dict(parse_qsl(real.body))))
+    return real.model_copy(update={"body": body, "headers": {**real.headers, **ws.signer.headers(body)}})

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from slacksim import Message
+from slacksim import Message, SlackView
 from tests.access_support import ManualClock
 from tests.chatops_support import ARJUN, BEATRIZ, ERIN, HANA, ChatOps, run_chatops
-from tests.helpdesk_support import ask, audited, buttons
+from tests.helpdesk_support import ask, audited, buttons, forged
 
 APPROVE = "approval:approve"
 ERIN_LOGIN = "erin.employee@acme.example"
@@ -83,17 +83,19 @@ async def test_a_request_is_approved_by_another_then_added_reminded_released(bot
 async def test_extend_in_the_reminder_uses_the_one_self_extension(bot: ChatOps, clock: ManualClock) -> None:
     answer = await ask(bot, HANA, f"add-to-group {ERIN_LOGIN} Finance for 1h INC-7")
     assert ":white_check_mark:" in answer.text and "Finance" in answer.text
-    # given to a login: the helpdesk agent is the one told
+    # given to a login: the member is found in Slack by their Okta email and told; the agent learns that
+    await dm(bot, ERIN, "is in *Finance* until")
+    await dm(bot, HANA, f"<@{ERIN}> was told by DM")
     clock.advance(45 * 60)
     await bot.bot.handlers.access.grants.tick()
-    reminder = await dm(bot, HANA, ":alarm_clock:")
-    await bot.click(HANA, "access:extend", reminder)
-    await dm(bot, HANA, "now ends")
+    reminder = await dm(bot, ERIN, ":alarm_clock:")
+    await bot.click(ERIN, "access:extend", reminder)
+    await dm(bot, ERIN, "now ends")
     clock.advance(59 * 60)  # past the first end; the new one is an hour after the click
     assert await bot.bot.handlers.access.grants.tick() == 0 and member(bot, "Finance")
     clock.advance(60)
     assert await bot.bot.handlers.access.grants.tick() == 1 and not member(bot, "Finance")
-    await dm(bot, HANA, "ended on time; membership removed")
+    await dm(bot, ERIN, "ended on time; membership removed")
 
 
 async def test_the_helpdesk_cannot_give_more_than_the_policy_allows(bot: ChatOps) -> None:
@@ -116,3 +118,44 @@ async def test_an_approver_requesting_for_themselves_cannot_approve_their_own_re
     await bot.click(ARJUN, APPROVE, message)
     await dm(bot, BEATRIZ, "is in *Contractors* until")
     assert member(bot, "Contractors", "beatriz.approver@acme.example")
+
+
+async def home_shows(bot: ChatOps, user: str, text: str) -> SlackView:
+    """The Home tab once the bot has published one containing `text`."""
+    await bot.ws.wait_for(lambda c: c.method == "views.publish" and c.args.get("user_id") == user and text in json.dumps(c.args["view"]))
+    home = bot.ws.home(user)
+    assert home is not None
+    return home
+
+
+async def test_the_home_tab_lists_your_access_and_its_release_button_ends_only_your_own(bot: ChatOps) -> None:
+    await ask(bot, HANA, f"add-to-group {ERIN_LOGIN} Finance for 2h INC-9")
+    await ask(bot, HANA, f"add-to-group {ERIN_LOGIN} Contractors for 1h INC-9")
+    grants = {g.group_name: g for g in await bot.bot.handlers.access.grants.active()}
+    await bot.ws.send(bot.url, bot.ws.event(ERIN, {"type": "app_home_opened"}))
+    home = await home_shows(bot, ERIN, "Your access")
+    shown = json.dumps(home.view)
+    assert "*Contractors*: ends" in shown and "*Finance*: ends" in shown and "2h left" in shown
+    assert shown.index("*Contractors*") < shown.index("*Finance*")  # the soonest end first
+
+    # Hana's tab has no grants of hers; Erin's button, clicked as Hana (forged), changes nothing
+    await bot.ws.send(bot.url, bot.ws.event(HANA, {"type": "app_home_opened"}))
+    await home_shows(bot, HANA, "No time-bound access is active")
+    finance = f"home-access:{grants['Finance'].id}"
+
+    def as_hana(fields: dict[str, str]) -> dict[str, str]:
+        payload = json.loads(fields["payload"])
+        payload["user"]["id"] = HANA
+        return fields | {"payload": json.dumps(payload)}
+
+    await bot.ws.send(bot.url, forged(bot.ws, bot.ws.block_action(ERIN, "self:release", view=home, block_id=finance), as_hana))
+    await home_shows(bot, HANA, "That is not access of yours")
+    assert member(bot, "Finance")
+
+    await bot.ws.send(bot.url, bot.ws.block_action(ERIN, "self:release", view=home, block_id=finance))
+    home = await home_shows(bot, ERIN, "You released your access to *Finance*")
+    assert not member(bot, "Finance") and member(bot, "Contractors")
+    assert "*Finance*: ends" not in json.dumps(home.view) and "*Contractors*: ends" in json.dumps(home.view)
+    await dm(bot, ERIN, f"released early by <@{ERIN}>")
+    record = await audited(bot, verb="remove-from-group", outcome="succeeded", target=ERIN_LOGIN)
+    assert record.actor == ERIN and "released early" in record.detail

@@ -33,14 +33,14 @@ def member(org: OktaOrg, login: str, group: str) -> bool:
     return org.get_user(login).id in org.get_group(group).member_ids
 
 
-async def give(grants: Grants, okta: OktaClient, group: str, seconds: int = 3600, login: str = ERIN_LOGIN):  # type: ignore[no-untyped-def]
+async def give(grants: Grants, okta: OktaClient, group: str, seconds: int = 3600, login: str = ERIN_LOGIN, notify: str | None = ERIN):  # type: ignore[no-untyped-def]
     user = await okta.get_user(login)
     target = await anext(g async for g in okta.search_groups(f'profile.name eq "{group}"'))
-    return await grants.give(user=user, group=target, seconds=seconds, by=HANA, notify=ERIN, reason="INC-42", source="command")
+    return await grants.give(user=user, group=target, seconds=seconds, by=HANA, notify=notify, reason="INC-42", source="command")
 
 
-def dms(ws: SlackWorkspace, text: str) -> list[Message]:
-    return [m for m in ws.dms(ERIN) if text in m.text]
+def dms(ws: SlackWorkspace, text: str, to: str = ERIN) -> list[Message]:
+    return [m for m in ws.dms(to) if text in m.text]
 
 
 async def trail(redis) -> list[AuditRecord]:  # type: ignore[no-untyped-def]
@@ -73,6 +73,29 @@ async def test_a_grant_adds_reminds_before_the_end_and_removes_once_at_the_end(g
     assert records == [("add-to-group", "succeeded", HANA, "command"), ("remove-from-group", "succeeded", "system:access", "access")]
     audit = ws.channel_id("okta-audit")
     await ws.wait_for_message(lambda m: m.channel == audit and "`remove-from-group`" in m.text and "ended on time" in m.text)
+
+
+async def test_a_grant_given_by_login_finds_the_member_in_slack_by_email_and_tells_the_agent(grants, okta, okta_org, ws, clock) -> None:  # type: ignore[no-untyped-def]
+    given = await give(grants, okta, "Finance", notify=None)
+    assert given.grant.notify == ERIN
+    granted = dms(ws, "is in *Finance* until")
+    assert len(granted) == 1 and "access:release" in str(granted[0].blocks)
+    told = dms(ws, f"<@{ERIN}> was told by DM", to=HANA)
+    assert len(told) == 1 and not dms(ws, "is in *Finance* until", to=HANA)
+    clock.advance(3600 - 15 * 60)
+    await grants.tick()
+    assert len(dms(ws, ":alarm_clock:")) == 1 and not dms(ws, ":alarm_clock:", to=HANA)
+
+
+async def test_a_grantee_without_a_slack_account_leaves_the_agent_told_and_reminded(grants, okta, okta_org, ws, clock) -> None:  # type: ignore[no-untyped-def]
+    okta_org.add_user("no.slack@acme.example", "No", "Slack")
+    given = await give(grants, okta, "Finance", login="no.slack@acme.example", notify=None)
+    assert given.grant.notify == HANA
+    assert len(dms(ws, "has no Slack account with their Okta email", to=HANA)) == 1
+    assert len(dms(ws, "is in *Finance* until", to=HANA)) == 1
+    clock.advance(3600 - 15 * 60)
+    await grants.tick()
+    assert len(dms(ws, ":alarm_clock:", to=HANA)) == 1
 
 
 async def test_extend_moves_the_end_and_the_reminder_and_the_self_extension_is_once(grants, okta, okta_org, ws, clock) -> None:  # type: ignore[no-untyped-def]
@@ -172,3 +195,4 @@ async def test_a_bot_back_after_the_end_removes_everything_overdue(redis, okta, 
     assert await after.tick() == 2
     assert not member(okta_org, ERIN_LOGIN, "Finance") and not member(okta_org, ERIN_LOGIN, "Sales")
     assert removals(okta_org) == 2
+    assert not dms(ws, ":alarm_clock:") and len(dms(ws, "ended on time")) == 2  # ended, never reminded after the end

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import pytest
 import yaml
@@ -30,7 +29,6 @@ from policy import Policy, load_policy, parse_policy
 from slacksim import (
     Message,
     SlackProfile,
-    SlackRequest,
     SlackUser,
     SlackView,
     SlackWorkspace,
@@ -46,6 +44,7 @@ from tests.chatops_support import (
     NOBODY,
     ChatOps,
 )
+from tests.helpdesk_support import forged
 
 SUE, ALEX_K, ALEX_G = "U0SUE000001", "U0ALEXK0001", "U0ALEXG0001"
 LEE_LOGIN = "lee.locked@acme.example"
@@ -125,12 +124,6 @@ async def _announced(ops: ChatOps, count: int = 1, channel: str = "helpdesk") ->
         seen = {m.ts for m in ops.ws.messages(channel)}
         await ops.ws.wait_for_message(lambda m, seen=seen: m.channel == channel_id and m.ts not in seen, timeout=10)
     return [m.text for m in ops.ws.messages(channel)]
-
-
-def _forged(ws: SlackWorkspace, real: SlackRequest, change: Callable[[dict[str, str]], dict[str, str]]) -> SlackRequest:
-    """`real` with its form fields changed and signed again with the app's signing secret."""
-    body = urlencode(change(dict(parse_qsl(real.body))))
-    return real.model_copy(update={"body": body, "headers": {**real.headers, **ws.signer.headers(body)}})
 
 
 def _edit_slack_user(ws: SlackWorkspace, user_id: str, **changes: Any) -> None:
@@ -276,8 +269,8 @@ async def test_callers_without_an_own_okta_account_are_refused(ops: ChatOps, use
 async def test_a_bot_is_refused(ops: ChatOps) -> None:
     # Slack never lets a bot run a slash command: this one is forged with the signing secret, to
     # show the bot would still refuse rather than look up an account for it.
-    forged = _forged(ops.ws, ops.ws.slash_command(ERIN, "unlock"), lambda f: f | {"user_id": JIRA, "user_name": "jira"})
-    assert (await ops.ws.send(ops.url, forged)).status_code == 200
+    request = forged(ops.ws, ops.ws.slash_command(ERIN, "unlock"), lambda f: f | {"user_id": JIRA, "user_name": "jira"})
+    assert (await ops.ws.send(ops.url, request)).status_code == 200
     reply = await _final(ops, ERIN)  # the response_url was issued to the request's channel viewer
     assert "Bots have no Okta account" in reply.text
     assert (JIRA, "unlock", "refused", "self-service") in await _audited(ops)
@@ -384,7 +377,7 @@ async def test_home_tab_acts_on_the_clicker_whatever_the_button_says(ops: ChatOp
         return fields | {"payload": json.dumps(payload)}
 
     # Home buttons carry no value; one that did (forged here) must not pick the account.
-    await ops.ws.send(ops.url, _forged(ops.ws, ops.ws.block_action(ERIN, "self:reset-password", view=home), naming_lee))
+    await ops.ws.send(ops.url, forged(ops.ws, ops.ws.block_action(ERIN, "self:reset-password", view=home), naming_lee))
     await _home_shows(ops, ERIN, "emailed you a password reset link")
 
     assert _status(ops.org, "erin.employee@acme.example") == "RECOVERY"
