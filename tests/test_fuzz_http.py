@@ -40,7 +40,9 @@ JSON_VALUES = st.recursive(
 )
 ACTION_IDS = st.sampled_from(
     ["okta:unlock", "okta:cancel", "okta:lookup", "okta:suspend", "okta:add-to-group", "okta:", "okta:nope",
-     "approval:approve", "approval:deny", "approval:cancel", "self:unlock", "self:reset-password", "self:nope"]
+     "approval:approve", "approval:deny", "approval:cancel", "self:unlock", "self:reset-password", "self:nope",
+     "okta:reset-mfa:3", "okta:history:1", "okta:activity", "okta:verify", "self:release", "access:release",
+     "access:extend", "wty:yes", "wty:no", "wty:suspend", "wty:resolve", "wty:nope"]
 ) | st.text(max_size=40)
 
 
@@ -204,7 +206,8 @@ def test_every_route_answers_without_a_5xx(http: httpx.Client, path: str, method
 
 
 @FUZZ
-@given(endpoint=st.sampled_from(["command", "action", "view/submit", "view/close", "home", "simulate/lockout", "simulate/burst", "simulate/push"]),
+@given(endpoint=st.sampled_from(["command", "action", "view/submit", "view/close", "home", "simulate/lockout", "simulate/burst", "simulate/push",
+                                            "simulate/suspicious"]),
        payload=JSON_VALUES, raw=st.binary(max_size=256), use_raw=st.booleans())
 def test_console_api_never_fails(stack: Stack, endpoint: str, payload: Any, raw: bytes, use_raw: bool) -> None:
     body = raw if use_raw else json.dumps(payload).encode()
