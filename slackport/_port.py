@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -203,27 +203,19 @@ class SlackPort:
 
     async def find_posted(self, channel: str, metadata: dict[str, Any], oldest: float) -> Posted | None:
         """The message posted in `channel` at or after `oldest` (epoch seconds) that carries exactly
-        this message `metadata`, if any: how a poster that died finds out whether it got through."""
+        this message `metadata`, if any: how a poster that died finds out whether it got through.
+        Not found within the pages looked at is None: posting again risks a duplicate, not posting
+        a loss, and the duplicate is preferred."""
         channel_id = await self.channel_id(channel)
-        cursor: str | None = None
-        for _ in range(self._lookup_pages):
-            response = await self._call(
-                "conversations.history",
-                partial(
-                    self._client.conversations_history,
-                    channel=channel_id, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200, cursor=cursor,
-                ),
-                Priority.CHANNEL,
-            )
+        history = partial(
+            self._client.conversations_history, channel=channel_id, oldest=f"{oldest:.6f}", include_all_metadata=True,
+            limit=200,
+        )
+        async for response in self._pages("conversations.history", history):
             messages: list[dict[str, Any]] = response.get("messages", [])
             for message in messages:
                 if message.get("metadata") == metadata:
                     return Posted(channel=channel_id, ts=message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-        # Not conclusive. Posting again risks a duplicate, not posting risks a loss: prefer the duplicate.
-        log.warning("message not found in the last %d pages of %s; it will be posted again", self._lookup_pages, channel)
         return None
 
     async def channel_id(self, channel: str) -> str:
@@ -233,25 +225,29 @@ class SlackPort:
         if channel in self._ids:
             return self._ids[channel]
         name = channel.removeprefix("#")
-        cursor: str | None = None
-        for _ in range(self._lookup_pages):
-            response = await self._call(
-                "conversations.list",
-                partial(
-                    self._client.conversations_list,
-                    types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor,
-                ),
-                Priority.CHANNEL,
-            )
+        listing = partial(
+            self._client.conversations_list, types="public_channel,private_channel", exclude_archived=True, limit=1000
+        )
+        async for response in self._pages("conversations.list", listing):
             channels: list[dict[str, Any]] = response.get("channels", [])
             for conversation in channels:
                 if conversation["name"] == name:
                     self._ids[channel] = conversation["id"]
                     return self._ids[channel]
+        raise SlackError("conversations.list", "channel_not_found")
+
+    async def _pages(
+        self, method: str, fetch: Callable[..., Awaitable[AsyncSlackResponse]]
+    ) -> AsyncIterator[AsyncSlackResponse]:
+        """The pages of a cursor-paginated method, `lookup_pages` of them at most (logged when cut)."""
+        cursor: str | None = None
+        for _ in range(self._lookup_pages):
+            response = await self._call(method, partial(fetch, cursor=cursor), Priority.CHANNEL)
+            yield response
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
-                break
-        raise SlackError("conversations.list", "channel_not_found")
+                return
+        log.warning("%s: more than %d pages; looked no further", method, self._lookup_pages)
 
     # --- the one way out --------------------------------------------------------------------------
 
