@@ -95,9 +95,10 @@ class Grants:
         existing_id = await self.store.create(grant, self._remind_at(grant.ends, now))
         if existing_id is not None:
             existing = await self.store.get(existing_id)
-            # never shortened: a request approved while a longer grant runs leaves its end
-            if existing is not None and await self._extend(existing, max(existing.ends, now + seconds), by, source, by_self=False) == 1:
-                return Given(await self.store.get(existing_id) or existing, extended=True)
+            if existing is not None:  # never shortened: approved while a longer grant runs, it keeps its end
+                ends = max(existing.ends, now + seconds)
+                if await self._extend(existing, ends, by, source, by_self=False, approval_id=approval_id) == 1:
+                    return Given(await self.store.get(existing_id) or existing, extended=True)
             raise GrantConflict("an earlier grant of this group to this user is ending right now: try again in a minute")
         request_id = None
         if not member:
@@ -127,12 +128,14 @@ class Grants:
         ends = max(grant.ends, now + min(grant.first_seconds, cap))
         return await self._extend(grant, ends, by, source, by_self=by_self)
 
-    async def _extend(self, grant: Grant, ends: float, by: str, source: Source, *, by_self: bool) -> int:
+    async def _extend(
+        self, grant: Grant, ends: float, by: str, source: Source, *, by_self: bool, approval_id: str = ""
+    ) -> int:
         now = self.clock.now()
         if grant.ends <= now:
             return 0  # over already: the next tick ends it
         detail = f"time-bound: {grant.group_name} extended until {_iso(ends)}" + (" (the member's one self-extension)" if by_self else "")
-        record = self._record(grant, by, "succeeded", detail, source, Verb.ADD_TO_GROUP)
+        record = self._record(grant, by, "succeeded", detail, source, Verb.ADD_TO_GROUP, approval_id=approval_id)
         answer = await self.store.extend(grant, ends, self._remind_at(ends, now), by_self=by_self, record=record)
         if answer == 1 and (updated := await self.store.get(grant.id)) is not None:
             await self._tell(updated.notify, extended_message(updated, now))
@@ -231,11 +234,12 @@ class Grants:
     # --- helpers ------------------------------------------------------------------------------------
 
     def _record(
-        self, grant: Grant, by: str, outcome: str, detail: str, source: Source, verb: Verb, request_id: str | None = None
+        self, grant: Grant, by: str, outcome: str, detail: str, source: Source, verb: Verb, request_id: str | None = None,
+        approval_id: str = "",  # the request that approved this step, when not the grant's own
     ) -> AuditRecord:
         return AuditRecord(
-            at=datetime.fromtimestamp(self.clock.now(), UTC), actor=by, verb=verb.value, target=grant.login,
-            outcome=outcome, detail=detail, okta_request_id=request_id, approval_id=grant.approval_id or None, source=source,
+            at=datetime.fromtimestamp(self.clock.now(), UTC), actor=by, verb=verb.value, target=grant.login, outcome=outcome,
+            detail=detail, okta_request_id=request_id, approval_id=approval_id or grant.approval_id or None, source=source,
         )
 
     async def _tell(self, slack_user: str, reply: Reply) -> None:

@@ -41,10 +41,18 @@ def form_button(text: str) -> Reply:
     return bk.reply(text, [bk.section(text), ActionsBlock(block_id="access-request", elements=[button])])
 
 
+def listable(groups: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The groups (name, longest duration in seconds) the form can list: not those whose name is too
+    long for an option's value, nor past Slack's 100 (they are left to the command); caps in whole minutes."""
+    return [(name, _minutes(cap)) for name, cap in groups if len(name) <= bk.OPTION_VALUE][: bk.SELECT_OPTIONS]
+
+
 def request_view(groups: list[tuple[str, int]], channel: str | None) -> dict[str, Any]:
-    """The modal for the groups (name, longest duration in seconds) the caller may request, at least
-    one; those whose name is too long for an option's value, or past Slack's 100, are left to the command."""
-    offered = [(name, _minutes(cap)) for name, cap in groups if len(name) <= bk.OPTION_VALUE][: bk.SELECT_OPTIONS]
+    """The modal for the groups (name, longest duration in seconds) the caller may request; ValueError
+    when the form can list none of them."""
+    offered = listable(groups)
+    if not offered:
+        raise ValueError("no group the form can list")
     options = [bk.option(_group_label(name, cap), name) for name, cap in offered]
     longest = max(cap for _, cap in offered)
     steps = sorted({s for s in _STEPS if s <= longest} | {cap for _, cap in offered})
@@ -112,8 +120,8 @@ class RequestForm:
             return
         policy = self.s.policy
         groups = [(name, rule.max_duration) for name, rule in policy.requestable(identity.roles)]
-        if not groups or identity.okta_user is None:
-            await inv.respond(Reply(text="There is no group you may request. Ask the helpdesk."))
+        if not listable(groups) or identity.okta_user is None:
+            await inv.respond(Reply(text="There is no group you can request with the form: see `/okta request`, or ask the helpdesk."))
             return
         if inv.trigger_id is not None and await self._opened(inv.trigger_id, request_view(groups, inv.channel_id)):
             return
