@@ -43,8 +43,10 @@ def form_button(text: str) -> Reply:
 
 def listable(groups: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """The groups (name, longest duration in seconds) the form can list: not those whose name is too
-    long for an option's value, nor past Slack's 100 (they are left to the command); caps in whole minutes."""
-    return [(name, _minutes(cap)) for name, cap in groups if len(name) <= bk.OPTION_VALUE][: bk.SELECT_OPTIONS]
+    long for an option's value, nor past Slack's 100 (they are left to the command), nor those capped
+    under a minute; caps in whole minutes (durations are written in m, h, d)."""
+    fitting = [(name, _minutes(cap)) for name, cap in groups if len(name) <= bk.OPTION_VALUE and cap >= 60]
+    return fitting[: bk.SELECT_OPTIONS]
 
 
 def request_view(groups: list[tuple[str, int]], channel: str | None) -> dict[str, Any]:
@@ -81,8 +83,7 @@ def _group_label(name: str, cap: int) -> str:
 
 
 def _minutes(seconds: int) -> int:
-    """A cap as the form offers it: whole minutes (durations are written in m, h, d), at least one."""
-    return max(60, seconds - seconds % 60)
+    return seconds - seconds % 60
 
 
 def read_form(policy: Policy, group: str | None, duration: str | None, reason: str) -> Command | dict[str, str]:
