@@ -74,26 +74,31 @@ class Grants:
         reason: str,
         source: Source,
         approval_id: str = "",
+        asked_by: str | None = None,
     ) -> Given:
         """Membership of `group` for `seconds`; an active grant for the same pair ends later instead.
+        `by` gave it; `asked_by` asked for it (an approved request: the requester; default `by`).
         `notify`: the member's Slack id when known (a mention); None: found by their Okta email, and
-        `by` is told too, or alone when the member has no Slack account (then `by` gets the reminders).
+        `asked_by` is told too, or alone when the member has no Slack account (then they get the reminders).
         Raises OktaError when Okta refuses the add (nothing is then kept)."""
         now = self.clock.now()
+        asker = asked_by or by
         looked_up = notify is None
         found = await self._slack_member(user) if looked_up else None
-        notify = notify or found or by
+        notify = notify or found or asker
         member = any([g.id == group.id async for g in self.okta.list_user_groups(user.id)])
         grant = Grant(
             id=GrantStore.new_id(), user_id=user.id, login=user.profile.login, group_id=group.id,
-            group_name=group.profile.name, notify=notify, granted_by=by, reason=reason, approval_id=approval_id,
+            group_name=group.profile.name, notify=notify, granted_by=by, asked_by=asker, reason=reason, approval_id=approval_id,
             starts=now, ends=now + seconds, first_seconds=seconds, preexisting=member,
         )
         existing_id = await self.store.create(grant, self._remind_at(grant.ends, now))
         if existing_id is not None:
             existing = await self.store.get(existing_id)
-            if existing is not None and await self._extend(existing, now + seconds, by, source, by_self=False) == 1:
-                return Given(await self.store.get(existing_id) or existing, extended=True)
+            if existing is not None:  # never shortened: approved while a longer grant runs, it keeps its end
+                ends = max(existing.ends, now + seconds)
+                if await self._extend(existing, ends, by, source, by_self=False, approval_id=approval_id) == 1:
+                    return Given(await self.store.get(existing_id) or existing, extended=True)
             raise GrantConflict("an earlier grant of this group to this user is ending right now: try again in a minute")
         request_id = None
         if not member:
@@ -103,11 +108,12 @@ class Grants:
                 await self.store.discard(grant)
                 raise
         note = "already a member: the membership stays when this ends; " if member else ""
-        detail = f"time-bound: {group.profile.name} for {short_duration(seconds)} until {_iso(grant.ends)}; {note}{reason}"
+        asked = f"asked by <@{asker}>; " if asker != by else ""
+        detail = f"time-bound: {group.profile.name} for {short_duration(seconds)} until {_iso(grant.ends)}; {asked}{note}{reason}"
         await self.store.recorder.record(self._record(grant, by, "succeeded", detail, source, Verb.ADD_TO_GROUP, request_id))
         await self._tell(grant.notify, granted_message(grant, now))
-        if looked_up and found != by:  # given by login: the agent learns who was told, or that nobody could be
-            await self._tell(by, agent_message(grant, found))
+        if looked_up and found != asker:  # given by login: the agent learns who was told, or that nobody could be
+            await self._tell(asker, agent_message(grant, found))
         return Given(grant, extended=False, okta_request_id=request_id)
 
     def _remind_at(self, ends: float, now: float) -> float:
@@ -122,12 +128,14 @@ class Grants:
         ends = max(grant.ends, now + min(grant.first_seconds, cap))
         return await self._extend(grant, ends, by, source, by_self=by_self)
 
-    async def _extend(self, grant: Grant, ends: float, by: str, source: Source, *, by_self: bool) -> int:
+    async def _extend(
+        self, grant: Grant, ends: float, by: str, source: Source, *, by_self: bool, approval_id: str = ""
+    ) -> int:
         now = self.clock.now()
         if grant.ends <= now:
             return 0  # over already: the next tick ends it
         detail = f"time-bound: {grant.group_name} extended until {_iso(ends)}" + (" (the member's one self-extension)" if by_self else "")
-        record = self._record(grant, by, "succeeded", detail, source, Verb.ADD_TO_GROUP)
+        record = self._record(grant, by, "succeeded", detail, source, Verb.ADD_TO_GROUP, approval_id=approval_id)
         answer = await self.store.extend(grant, ends, self._remind_at(ends, now), by_self=by_self, record=record)
         if answer == 1 and (updated := await self.store.get(grant.id)) is not None:
             await self._tell(updated.notify, extended_message(updated, now))
@@ -226,11 +234,12 @@ class Grants:
     # --- helpers ------------------------------------------------------------------------------------
 
     def _record(
-        self, grant: Grant, by: str, outcome: str, detail: str, source: Source, verb: Verb, request_id: str | None = None
+        self, grant: Grant, by: str, outcome: str, detail: str, source: Source, verb: Verb, request_id: str | None = None,
+        approval_id: str = "",  # the request that approved this step, when not the grant's own
     ) -> AuditRecord:
         return AuditRecord(
-            at=datetime.fromtimestamp(self.clock.now(), UTC), actor=by, verb=verb.value, target=grant.login,
-            outcome=outcome, detail=detail, okta_request_id=request_id, approval_id=grant.approval_id or None, source=source,
+            at=datetime.fromtimestamp(self.clock.now(), UTC), actor=by, verb=verb.value, target=grant.login, outcome=outcome,
+            detail=detail, okta_request_id=request_id, approval_id=approval_id or grant.approval_id or None, source=source,
         )
 
     async def _tell(self, slack_user: str, reply: Reply) -> None:

@@ -28,9 +28,10 @@ def _buttons(grant: Grant, *, extend: bool) -> ActionsBlock:
 def granted_message(grant: Grant, now: float) -> Reply:
     kept = " You were a member already: the membership stays when this ends." if grant.preexisting else ""
     why = f" Reason: {escape(grant.reason)}" if grant.reason else ""
+    asked = f", asked by <@{grant.asked_by}>" if grant.asked_by and grant.asked_by != grant.granted_by else ""
     text = (
         f":key: {escape(grant.login)} is in *{escape(grant.group_name)}* until {at(grant.ends)} "
-        f"({time_left(grant.ends - now)}), given by <@{grant.granted_by}>.{why}{kept}"
+        f"({time_left(grant.ends - now)}), given by <@{grant.granted_by}>{asked}.{why}{kept}"
     )
     return bk.reply(text, [bk.section(text), _buttons(grant, extend=False)])
 

@@ -33,7 +33,8 @@ class Grant(BaseModel):
     group_id: str
     group_name: str
     notify: str  # the Slack member told of the grant, its reminder and its end
-    granted_by: str  # Slack member
+    granted_by: str  # Slack member: who gave it (the approver, for an approved request)
+    asked_by: str = ""  # Slack member who asked for it (an agent, the member); `granted_by` when nobody approved
     reason: str = ""
     approval_id: str = ""
     starts: float

@@ -394,10 +394,13 @@ class ApprovalFlow:
             return await perform(self.okta, op)
         if self.grants is None or op.group_id is None:  # never a lasting membership in place of a time-bound one
             raise RuntimeError("a time-bound membership was approved, but time-bound access is not running")
+        # `request` is the requester's own membership: they are told. An agent's add-to-group is the
+        # member's, found in Slack by their Okta email; the agent hears of it as the one who asked.
+        own = request.verb == Verb.REQUEST.value
         given = await self.grants.give(
             user=await self.okta.get_user(op.user_id), group=await self.okta.get_group(op.group_id), seconds=int(seconds),
-            by=request.executed_by or request.requester, notify=request.requester, reason=request.reason,
-            source="approval", approval_id=request.id,
+            by=request.executed_by or request.requester, asked_by=request.requester,
+            notify=request.requester if own else None, reason=request.reason, source="approval", approval_id=request.id,
         )
         return Outcome(request_id=given.okta_request_id)
 

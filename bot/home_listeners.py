@@ -1,6 +1,7 @@
 """The App Home tab's listeners: the employee's own account page when they open the tab, and its
 buttons (`self:unlock`, `self:reset-password`) run on the clicker's own account; `self:release`
-ends one of the clicker's own time-bound grants (its value: the grant's id).
+ends one of the clicker's own time-bound grants (its value: the grant's id); `self:request` opens
+the request form for the clicker.
 
 Slack gives Home tab clicks no response_url, so every answer (the push prompt, the result) is the
 tab republished with the answer on top. Like every listener, these return at once (Bolt acks the
@@ -23,7 +24,8 @@ from access import Grants
 from actions.invocation import Invocation
 from bot.after_ack import AfterAck
 from bot.payloads import ApprovalButton, BlockActions
-from commands.home import HOME_ACTION_PREFIX, HOME_ACTIONS, HOME_RELEASE, Home, unavailable_view
+from commands.home import HOME_ACTION_PREFIX, HOME_ACTIONS, HOME_RELEASE, HOME_REQUEST, Home, unavailable_view
+from commands.request_form import RequestForm
 from commands.self_service import SelfService
 from slackport import Reply, SlackPort
 
@@ -58,7 +60,12 @@ class HomePublisher:
 
 
 def register_home(
-    app: AsyncApp, self_service: SelfService, slack: SlackPort, after_ack: AfterAck, grants: Grants | None = None
+    app: AsyncApp,
+    self_service: SelfService,
+    slack: SlackPort,
+    after_ack: AfterAck,
+    grants: Grants | None = None,
+    form: RequestForm | None = None,
 ) -> None:
     home = Home(self_service, grants)
 
@@ -84,6 +91,10 @@ def register_home(
             if grant_id is not None:
                 after_ack.start(publisher.guarded(_released(publisher, home, grant_id)))
                 return
+        if action_id == HOME_REQUEST and form is not None:  # the request form; a failure to open it is noted on the tab
+            inv = Invocation(user_id=payload.user.id, respond=publisher, trigger_id=payload.trigger_id, source="button")
+            after_ack.start(publisher.guarded(form.open(inv)), bounded=False)
+            return
         if verb is None:  # a button from an older version of the tab, or a forged value
             note = "That button no longer exists; here is your account as it is now."
             after_ack.start(publisher.guarded(publisher.publish(note)))

@@ -95,6 +95,12 @@ class View(_SlackModel):
         """A plain-text input's value ('' when the optional input was left empty)."""
         return (self.state.values.get(block_id, {}).get(action_id, {}).get("value") or "").strip()
 
+    def selected(self, block_id: str, action_id: str) -> str | None:
+        """A select's chosen option value (None when nothing was picked)."""
+        option = self.state.values.get(block_id, {}).get(action_id, {}).get("selected_option")
+        value = option.get("value") if isinstance(option, dict) else None
+        return value if isinstance(value, str) else None
+
 
 class ViewSubmission(_SlackModel):
     type: Literal["view_submission"]
@@ -136,4 +142,12 @@ class DenyMetadata(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: ApprovalId
+    channel: ChannelId | None = None
+
+
+class FormChannel(BaseModel):
+    """A form's private_metadata that says only where its author is answered (None: by DM)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     channel: ChannelId | None = None

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from slackport import Reply, SlackPort
+from actions.invocation import Invocation
+from slackport import Reply, SlackError, SlackPort
 
 
 class ResponseUrlResponder:
@@ -38,3 +39,23 @@ class EphemeralResponder:
             await self._slack.dm(self._user_id, reply)
         else:
             await self._slack.ephemeral(self._channel, self._user_id, reply)
+
+
+def form_invocation(slack: SlackPort, user_id: str, channel: str | None) -> Invocation:
+    """Someone who sent or closed a form: Slack gives no response_url for that."""
+    return Invocation(user_id=user_id, respond=FormAnswer(slack, user_id, channel), channel_id=channel, source="button")
+
+
+class FormAnswer:
+    """Answers a form's author ephemerally in the channel the form came from, or by DM where the bot
+    may not post (a slash command works in channels the bot was never invited to)."""
+
+    def __init__(self, slack: SlackPort, user_id: str, channel: str | None) -> None:
+        self._there = EphemeralResponder(slack, user_id, channel)
+        self._dm = EphemeralResponder(slack, user_id, None)
+
+    async def __call__(self, reply: Reply, *, ephemeral: bool = True, replace_original: bool = False) -> None:
+        try:
+            await self._there(reply)
+        except SlackError:
+            await self._dm(reply)

@@ -46,7 +46,8 @@ from bot.home_listeners import register_home
 from bot.metrics import COMMAND_SECONDS
 from bot.payloads import Action, ApprovalButton, BlockActions, DenyMetadata, SlashCommand, ViewClosed, ViewSubmission
 from bot.replay_guard import ReplayGuard
-from bot.responders import EphemeralResponder, ResponseUrlResponder
+from bot.request_form_listeners import register_request_form
+from bot.responders import ResponseUrlResponder, form_invocation
 from commands.cards import ACTION_PREFIX, CARD_BLOCK_PREFIX
 from commands.grammar import Command, Login, OktaUserId, ParseError, parse
 from commands.helpdesk import Helpdesk, is_self_service
@@ -57,7 +58,7 @@ from confirm import ACTIONS as WAS_THIS_YOU_ACTIONS
 from confirm import WasThisYouFlow
 from policy import Verb
 from policy.verbs import BULK_VERBS
-from slackport import Reply, Responder, SlackError, SlackPort
+from slackport import Reply, Responder, SlackPort
 from slacktext import escape, fit
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ def build_bolt_app(
         await ack()
         payload = ViewSubmission.model_validate(body)
         metadata = DenyMetadata.model_validate_json(payload.view.private_metadata)
-        inv = _form_invocation(handlers.slack, payload.user.id, metadata.channel)
+        inv = form_invocation(handlers.slack, payload.user.id, metadata.channel)
         reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
         then(inv.respond, handlers.approvals.deny(inv, metadata.id, reason))
 
@@ -225,7 +226,7 @@ def build_bolt_app(
         await ack()
         payload = ViewSubmission.model_validate(body)
         draft = Draft.model_validate_json(payload.view.private_metadata)
-        inv = _form_invocation(handlers.slack, payload.user.id, draft.channel_id)
+        inv = form_invocation(handlers.slack, payload.user.id, draft.channel_id)
         reason = payload.view.text_value(REASON_BLOCK, REASON_INPUT)
         then(inv.respond, handlers.approvals.submit(inv, draft, reason))
 
@@ -234,7 +235,7 @@ def build_bolt_app(
         await ack()
         payload = ViewClosed.model_validate(body)
         draft = Draft.model_validate_json(payload.view.private_metadata)
-        inv = _form_invocation(handlers.slack, payload.user.id, draft.channel_id)
+        inv = form_invocation(handlers.slack, payload.user.id, draft.channel_id)
         then(inv.respond, handlers.approvals.abandoned(inv, draft))
 
     @app.action(re.compile("^" + re.escape(WAS_THIS_YOU_PREFIX)))
@@ -262,7 +263,8 @@ def build_bolt_app(
         act = handlers.access.release if payload.actions[0].action_id == RELEASE_ACTION else handlers.access.extend
         then(inv.respond, act(inv, grant_id))
 
-    register_home(app, handlers.helpdesk.self_service, handlers.slack, after_ack, handlers.access.grants)
+    register_request_form(app, handlers.helpdesk, handlers.slack, then)
+    register_home(app, handlers.helpdesk.self_service, handlers.slack, after_ack, handlers.access.grants, handlers.access.form)
     return app
 
 
@@ -294,26 +296,6 @@ def _button_invocation(payload: BlockActions, respond: AsyncRespond) -> Invocati
         trigger_id=payload.trigger_id,
         source="button",
     )
-
-
-def _form_invocation(slack: SlackPort, user_id: str, channel: str | None) -> Invocation:
-    """Someone who sent or closed a form: Slack gives no response_url for that."""
-    return Invocation(user_id=user_id, respond=_FormAnswer(slack, user_id, channel), channel_id=channel, source="button")
-
-
-class _FormAnswer:
-    """Answers a form's author ephemerally in the channel the form came from, or by DM where the bot
-    may not post (a slash command works in channels the bot was never invited to)."""
-
-    def __init__(self, slack: SlackPort, user_id: str, channel: str | None) -> None:
-        self._there = EphemeralResponder(slack, user_id, channel)
-        self._dm = EphemeralResponder(slack, user_id, None)
-
-    async def __call__(self, reply: Reply, *, ephemeral: bool = True, replace_original: bool = False) -> None:
-        try:
-            await self._there(reply)
-        except SlackError:
-            await self._dm(reply)
 
 
 def _timed(verb: Verb, work: Awaitable[None]) -> Awaitable[None]:

@@ -30,6 +30,7 @@ from slacktext import escape, fit_middle, more
 HOME_ACTION_PREFIX = "self:"
 HOME_ACTIONS = {HOME_ACTION_PREFIX + verb.value: verb for verb in SELF_SERVICE_VERBS}
 HOME_RELEASE = HOME_ACTION_PREFIX + "release"  # not a verb: ends one of the clicker's time-bound grants
+HOME_REQUEST = HOME_ACTION_PREFIX + "request"  # not a verb: opens the request form (commands/request_form.py)
 SHOWN_GRANTS = 20  # two blocks each, well inside the tab's 100
 _LABELS = {Verb.UNLOCK: "Unlock my account", Verb.RESET_PASSWORD: "Reset my password"}
 
@@ -60,7 +61,10 @@ class Home:
         def allowed(verb: Verb) -> bool:
             return verb in SELF_SERVICE_VERBS and self.s.policy.self_service_rule(verb, identity.roles) is not None
 
-        access = YourAccess(await self._grants.active(user.id), self._grants.clock.now()) if self._grants else None
+        access = None
+        if self._grants:
+            requestable = bool(self.s.policy.requestable(identity.roles))
+            access = YourAccess(await self._grants.active(user.id), self._grants.clock.now(), requestable=requestable)
         return home_view(note, user=user, offered=fitting_actions(user, allowed), access=access)
 
     async def release(self, slack_user_id: str, grant_id: str) -> str:
@@ -90,12 +94,16 @@ class Home:
 class YourAccess:
     """The account's active grants, as of `now`."""
 
-    def __init__(self, grants: list[Grant], now: float) -> None:
+    def __init__(self, grants: list[Grant], now: float, *, requestable: bool = False) -> None:
         self.grants = grants
         self.now = now
+        self.requestable = requestable  # the policy lets them request a group: the form's button is offered
 
     def blocks(self) -> list[Block]:
         blocks: list[Block] = [DividerBlock(), bk.header("Your access")]
+        if self.requestable:
+            request = bk.button("Request access", HOME_REQUEST, style="primary")
+            blocks.append(ActionsBlock(block_id="home-request", elements=[request]))
         if not self.grants:
             return [*blocks, bk.section("No time-bound access is active. `/okta request` lists what you may request.")]
         for grant in self.grants[:SHOWN_GRANTS]:

@@ -17,6 +17,7 @@ from audit import AuditRecord
 from audit.recorder import now
 from commands.context import Services
 from commands.grammar import Command, Self, SlackUser
+from commands.request_form import RequestForm, form_button
 from commands.targets import NotResolved
 from oktaclient.errors import OktaError
 from oktaclient.models import Group, User
@@ -32,12 +33,15 @@ class TimedAccess:
         self.s = services
         self.approvals = approvals
         self.grants = grants
+        self.form = RequestForm(services)  # the same request as a modal (`Open the request form`)
 
     # --- `request` ----------------------------------------------------------------------------------
 
     async def request(self, inv: Invocation, identity: Identity, command: Command) -> None:
         if command.group is None:
-            await self._answer(inv, self._requestable(identity))
+            listing = self._requestable(identity)
+            offered = self.s.policy.access is not None and self.s.policy.requestable(identity.roles)
+            await inv.respond(form_button(listing) if offered else Reply(text=listing), replace_original=inv.source == "command")
             return
         user = identity.okta_user
         if user is None:

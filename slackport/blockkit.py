@@ -24,9 +24,11 @@ from slack_sdk.models.blocks import (
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
     PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -37,7 +39,8 @@ from slacktext import fit, fit_plain
 # slack_sdk itself stays behind the port (an import-linter contract).
 __all__ = [
     "ActionsBlock", "Block", "ButtonElement", "ConfirmObject", "ContextBlock", "DividerBlock", "HeaderBlock",
-    "InputBlock", "MarkdownTextObject", "PlainTextInputElement", "PlainTextObject", "SectionBlock", "View",
+    "InputBlock", "MarkdownTextObject", "Option", "PlainTextInputElement", "PlainTextObject", "SectionBlock",
+    "StaticSelectElement", "View",
 ]
 
 MESSAGE_TEXT = 4_000  # Slack truncates beyond 40,000 characters and advises keeping under 4,000
@@ -57,6 +60,10 @@ CONFIRM_BUTTON = 30
 MODAL_TITLE = 24  # also a modal's submit and close labels
 INPUT_LABEL = 2_000
 PRIVATE_METADATA = 3_000
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+SELECT_OPTIONS = 100  # a static_select's options
+PLACEHOLDER = 150
 
 
 # builders: slack_sdk's models, with every text cut to its limit
@@ -99,6 +106,18 @@ def button(
     if value is not None and len(value) > BUTTON_VALUE:
         raise ValueError(f"a button value holds {BUTTON_VALUE} characters; a cut one would act on something else")
     return ButtonElement(text=fit_plain(text, BUTTON_TEXT), action_id=action_id, value=value, style=style, confirm=ask)
+
+
+def option(text: str, value: str) -> Option:
+    if len(value) > OPTION_VALUE:
+        raise ValueError(f"an option value holds {OPTION_VALUE} characters; a cut one would pick something else")
+    return Option(text=fit_plain(text, OPTION_TEXT), value=value)
+
+
+def select(action_id: str, options: Sequence[Option], placeholder: str) -> StaticSelectElement:
+    if not 0 < len(options) <= SELECT_OPTIONS:
+        raise ValueError(f"a select holds 1 to {SELECT_OPTIONS} options, not {len(options)}")
+    return StaticSelectElement(action_id=action_id, options=list(options), placeholder=fit_plain(placeholder, PLACEHOLDER))
 
 
 def reply(text: str, blocks: Sequence[Block] = ()) -> Reply:

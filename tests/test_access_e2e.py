@@ -5,38 +5,15 @@ reminder and the end, driven by a clock moved by hand (the service's tick is cal
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
-import pytest
-
-from slacksim import Message, SlackView
-from tests.access_support import ManualClock
-from tests.chatops_support import ARJUN, BEATRIZ, ERIN, HANA, ChatOps, run_chatops
+from slacksim import SlackView
+from tests.access_support import ERIN_LOGIN, ManualClock, bot, clock, dm, member
+from tests.chatops_support import ARJUN, BEATRIZ, ERIN, HANA, ChatOps
 from tests.helpdesk_support import ask, audited, buttons, forged
 
+__all__ = ["bot", "clock"]  # the fixtures
+
 APPROVE = "approval:approve"
-ERIN_LOGIN = "erin.employee@acme.example"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def bot(ws, slack, okta_org, okta, redis, clock) -> AsyncIterator[ChatOps]:  # type: ignore[no-untyped-def]
-    ws.rate_limits.enabled = False  # DMs, channel lines and updates in quick succession; pacing is not under test
-    async for running in run_chatops(ws=ws, slack_url=slack.url, org=okta_org, okta=okta, redis=redis, clock=clock):
-        yield running
-
-
-def member(bot: ChatOps, group: str, login: str = ERIN_LOGIN) -> bool:
-    return bot.org.get_user(login).id in bot.org.get_group(group).member_ids
-
-
-async def dm(bot: ChatOps, user: str, text: str) -> Message:
-    channel = bot.ws.dm_channel_id(user)
-    return await bot.ws.wait_for_message(lambda m: m.channel == channel and text in m.text)
 
 
 async def test_request_alone_lists_what_the_caller_may_request(bot: ChatOps) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from access import Grants
+from access.grants import MAX_RETRY_S
 from audit import AuditLog, AuditRecord
 from oktaclient import OktaClient
 from oktasim import OktaOrg
@@ -196,3 +197,25 @@ async def test_a_bot_back_after_the_end_removes_everything_overdue(redis, okta, 
     assert not member(okta_org, ERIN_LOGIN, "Finance") and not member(okta_org, ERIN_LOGIN, "Sales")
     assert removals(okta_org) == 2
     assert not dms(ws, ":alarm_clock:") and len(dms(ws, "ended on time")) == 2  # ended, never reminded after the end
+
+
+async def test_a_user_deleted_or_deactivated_in_okta_before_the_end_ends_the_grant_cleanly(grants, okta, okta_org, ws, clock, redis) -> None:  # type: ignore[no-untyped-def]
+    gone = okta_org.add_user("gone.soon@acme.example", "Gone", "Soon")
+    leaving = okta_org.add_user("leaving.soon@acme.example", "Leaving", "Soon")
+    await give(grants, okta, "Finance", login=gone.login)
+    await give(grants, okta, "Finance", login=leaving.login)
+    await okta.deactivate_user(leaving.id)  # deactivated users keep their groups in Okta: the grant still removes it
+    okta_org.directory.remove_user(gone)  # deleted, as an admin in Okta's console (memberships go with it)
+    clock.advance(3600)
+    assert await grants.tick() == 2
+    assert leaving.id not in okta_org.get_group("Finance").member_ids and removals(okta_org) == 1
+    ends = {r.target: r for r in await trail(redis) if r.verb == "remove-from-group"}
+    assert ends[gone.login].outcome == "unchanged" and "no longer exists in Okta" in ends[gone.login].detail
+    assert ends[leaving.login].outcome == "succeeded"
+    # over for good: nothing is left to try again, and the security channel hears nothing
+    assert await grants.active() == [] and await grants.store.due(clock.now() + 86400, 10) == []
+    clock.advance(MAX_RETRY_S)
+    assert await grants.tick() == 0 and removals(okta_org) == 1
+    alerts = ws.channel_id("security-alerts")
+    assert not [m for m in ws.messages(alerts) if "did not end" in m.text]
+    assert len(dms(ws, "has ended: ended on time; the user no longer exists in Okta")) == 1  # told to whom it was given

@@ -42,7 +42,7 @@ ACTION_IDS = st.sampled_from(
     ["okta:unlock", "okta:cancel", "okta:lookup", "okta:suspend", "okta:add-to-group", "okta:", "okta:nope",
      "approval:approve", "approval:deny", "approval:cancel", "self:unlock", "self:reset-password", "self:nope",
      "okta:reset-mfa:3", "okta:history:1", "okta:activity", "okta:verify", "self:release", "access:release",
-     "access:extend", "wty:yes", "wty:no", "wty:suspend", "wty:resolve", "wty:nope"]
+     "access:extend", "access:request-form", "self:request", "wty:yes", "wty:no", "wty:suspend", "wty:resolve", "wty:nope"]
 ) | st.text(max_size=40)
 
 
@@ -168,12 +168,16 @@ def test_signed_clicks_with_random_ids_and_values_never_fail(
 
 
 @FUZZ
-@given(callback=st.sampled_from(["approval:request", "approval:deny", "nope"]), metadata=st.text(max_size=300),
-       kind=st.sampled_from(["view_submission", "view_closed"]))
+@given(callback=st.sampled_from(["approval:request", "approval:deny", "access:request", "nope"]), metadata=st.text(max_size=300),
+       kind=st.sampled_from(["view_submission", "view_closed"]), filled=st.booleans())
 def test_signed_form_submissions_with_random_metadata_never_fail(
-    stack: Stack, http: httpx.Client, callback: str, metadata: str, kind: str
+    stack: Stack, http: httpx.Client, callback: str, metadata: str, kind: str, filled: bool
 ) -> None:
-    view = {"id": "V0FUZZ", "callback_id": callback, "private_metadata": metadata, "state": {"values": {}}}
+    # filled: the request form's fields read, so its metadata is read too
+    values = {"group": {"group_input": {"selected_option": {"value": "Finance"}}},
+              "duration": {"duration_input": {"selected_option": {"value": "1h"}}},
+              "reason": {"reason_input": {"value": "fuzz"}}} if filled else {}
+    view = {"id": "V0FUZZ", "callback_id": callback, "private_metadata": metadata, "state": {"values": values}}
     payload = {"type": kind, "user": {"id": HANA}, "view": view, "trigger_id": "1.2.y", "team": {"id": stack.chatops.ws.team_id}}
     body = urlencode({"payload": json.dumps(payload)})
     _no_5xx(http.post("/slack/events", content=body, headers=_signed(stack, body, "application/x-www-form-urlencoded")))

@@ -352,7 +352,7 @@ async def test_home_tab_shows_status_and_its_unlock_button_unlocks(ops: ChatOps)
     await ops.ws.send(ops.url, ops.ws.event(LEE, {"type": "app_home_opened"}))
     home = await _home_shows(ops, LEE, "Locked out")
     assert LEE_LOGIN in json.dumps(home.view)
-    assert _action_ids(home) == ["self:unlock", "self:reset-password"]
+    assert _action_ids(home) == ["self:unlock", "self:reset-password", "self:request"]  # and the request form
 
     response = await ops.ws.send(ops.url, ops.ws.block_action(LEE, "self:unlock", view=home))
     assert response.status_code == 200
@@ -368,7 +368,7 @@ async def test_home_tab_shows_status_and_its_unlock_button_unlocks(ops: ChatOps)
 async def test_home_tab_acts_on_the_clicker_whatever_the_button_says(ops: ChatOps) -> None:
     await ops.ws.send(ops.url, ops.ws.event(ERIN, {"type": "app_home_opened"}))
     home = await _home_shows(ops, ERIN, "Active")
-    assert _action_ids(home) == ["self:reset-password"]  # nothing to unlock
+    assert _action_ids(home) == ["self:reset-password", "self:request"]  # nothing to unlock
     ops.org.answer_push("erin.employee@acme.example", "SUCCESS")
 
     def naming_lee(fields: dict[str, str]) -> dict[str, str]:
