@@ -6,6 +6,7 @@ Pure rules. A group not listed here can still be given for a while by the helpde
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -26,11 +27,38 @@ class GroupApproval(VerbApproval):
         return required
 
 
+BREAK_GLASS_LIMIT = 3600  # break-glass access lasts an hour at most, whatever the policy says
+
+
+class BreakGlass(Section):
+    """Opt-in per group: holders of `roles` (the on-call) take the group for themselves at once, for
+    at most `max_duration`, announced in `channel`; an approver of the group reviews it afterwards."""
+
+    roles: tuple[RoleRef, ...]
+    max_duration: Seconds = BREAK_GLASS_LIMIT
+    channel: Channel | None = None  # default: the access section's alert channel (the security channel)
+
+    @field_validator("roles")
+    @classmethod
+    def _someone(cls, roles: tuple[str, ...]) -> tuple[str, ...]:
+        if not roles:
+            raise problem("break_glass needs the roles that may take it (the on-call), e.g. roles: [security]")
+        return roles
+
+    @field_validator("max_duration")
+    @classmethod
+    def _an_hour_at_most(cls, seconds: int) -> int:
+        if seconds > BREAK_GLASS_LIMIT:
+            raise problem("break-glass access lasts at most 1h: lower max_duration")
+        return seconds
+
+
 class AccessGroup(Section):
     max_duration: Seconds
     requesters: tuple[RoleRef, ...] = ()  # who may `/okta request` it; none: only the helpdesk can give it
     approval: GroupApproval = GroupApproval()
     self_extension: bool = False  # the member may extend once, by up to the first duration, unapproved
+    break_glass: BreakGlass | None = None  # none: never without approval
 
 
 class Access(Section):
@@ -51,6 +79,12 @@ class Access(Section):
             if other != name:
                 raise problem(f"groups {other!r} and {name!r} differ only in case: list each group once")
         return self
+
+    def break_glass(self, name: str, roles: Iterable[str]) -> BreakGlass | None:
+        """The group's break-glass rule when a caller holding `roles` may use it; None otherwise."""
+        rule = self.group(name)
+        glass = rule.break_glass if rule else None
+        return glass if glass is not None and not set(glass.roles).isdisjoint(roles) else None
 
     def group(self, name: str) -> AccessGroup | None:
         folded = name.casefold()

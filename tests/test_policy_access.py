@@ -71,3 +71,16 @@ def test_request_is_not_configured_under_verbs() -> None:
 def test_groups_spelt_twice_in_different_case_are_refused() -> None:
     found = problems(ACCESS + "    finance: {max_duration: 1h}\n")
     assert found == ["line 9: access: groups 'Finance' and 'finance' differ only in case: list each group once"]
+
+
+def test_break_glass_is_opt_in_per_group_for_its_roles_and_an_hour_at_most() -> None:
+    policy = parse_policy(ACCESS.replace("      self_extension: true\n", "      self_extension: true\n      break_glass: {roles: [security]}\n"))
+    assert policy.access is not None
+    glass = policy.access.break_glass("finance", ["security"])
+    assert glass is not None and glass.max_duration == 3600 and glass.channel is None
+    assert policy.access.break_glass("Finance", ["employee", "helpdesk"]) is None  # not the on-call
+    assert policy.access.break_glass("Okta Admins", ["security"]) is None  # not opted in
+    too_long = ACCESS.replace("      self_extension: true\n", "      break_glass: {roles: [security], max_duration: 2h}\n")
+    assert any("at most 1h" in p for p in problems(too_long))
+    nobody = ACCESS.replace("      self_extension: true\n", "      break_glass: {roles: []}\n")
+    assert any("the roles that may take it" in p for p in problems(nobody))
