@@ -14,22 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from access.clock import Clock, SystemClock
 from access.duration import short_duration
 from access.messages import (
     agent_message,
-    break_glass_alert,
     ended_message,
     extended_message,
     granted_message,
     reminder_message,
     stuck_alert,
-    unreviewed_flag,
 )
 from access.models import Ending, Grant
 from access.store import GrantStore
@@ -38,7 +34,6 @@ from oktaclient import OktaClient
 from oktaclient.errors import OktaError, OktaNotFound
 from oktaclient.models import Group, User
 from policy import Policy, Verb
-from policy.access import BreakGlass
 from slackport import Reply, SlackError, SlackPort
 
 log = logging.getLogger(__name__)
@@ -81,7 +76,8 @@ class Grants:
         approval_id: str = "",
         break_glass: bool = False,
     ) -> Given:
-        """Membership of `group` for `seconds`; an active grant for the same pair ends later instead.
+        """Membership of `group` for `seconds`; an active grant for the same pair ends later instead
+        (not for `break_glass`, taken unapproved: GrantConflict then, and for a member already).
         `notify`: the member's Slack id when known (a mention); None: found by their Okta email, and
         `by` is told too, or alone when the member has no Slack account (then `by` gets the reminders).
         Raises OktaError when Okta refuses the add (nothing is then kept)."""
@@ -90,12 +86,16 @@ class Grants:
         found = await self._slack_member(user) if looked_up else None
         notify = notify or found or by
         member = any([g.id == group.id async for g in self.okta.list_user_groups(user.id)])
+        if member and break_glass:  # nothing to take, nothing to review
+            raise GrantConflict(f"you are a member of {group.profile.name} already: there is nothing to take")
         grant = Grant(
             id=GrantStore.new_id(), user_id=user.id, login=user.profile.login, group_id=group.id,
             group_name=group.profile.name, notify=notify, granted_by=by, reason=reason, approval_id=approval_id,
             starts=now, ends=now + seconds, first_seconds=seconds, preexisting=member, break_glass=break_glass,
         )
         existing_id = await self.store.create(grant, self._remind_at(grant.ends, now))
+        if existing_id is not None and break_glass:
+            raise GrantConflict(f"you have time-bound access to {group.profile.name} already: `/okta access` shows until when")
         if existing_id is not None:
             existing = await self.store.get(existing_id)
             if existing is not None and await self._extend(existing, now + seconds, by, source, by_self=False) == 1:
@@ -119,61 +119,13 @@ class Grants:
     def _remind_at(self, ends: float, now: float) -> float:
         return max(now, ends - self._reminder)
 
-    # --- break-glass ---------------------------------------------------------------------------------
-
-    async def break_glass(self, *, user: User, group: Group, seconds: int, by: str, reason: str, rule: BreakGlass) -> Given:
-        """The on-call (`by`, whose Okta account is `user`) takes `group` now, unapproved, for at most
-        the rule's duration; announced loudly for review. GrantConflict when they have a grant of it already."""
-        if any(g.group_id == group.id for g in await self.store.active_of(user.id)):
-            raise GrantConflict(f"you have time-bound access to {group.profile.name} already: `/okta access` shows until when")
-        seconds = min(seconds, rule.max_duration)
-        given = await self.give(
-            user=user, group=group, seconds=seconds, by=by, notify=by, reason=f"break-glass: {reason}", source="command",
-            break_glass=True,
-        )
-        channel = rule.channel or self.policy.access_alert_channel()
-        if channel is not None:
-            await self._post(channel, break_glass_alert(given.grant, self._reviewer_role(group.profile.name)))
-        return given
-
-    async def review(self, grant_id: str, by: str, roles: Iterable[str]) -> Review:
-        """An approver of the group reviews a break-glass grant, once; never the one who took it."""
-        grant = await self.store.get(grant_id)
-        if grant is None or not grant.break_glass:
-            return Review.UNKNOWN
-        if by == grant.granted_by:
-            return Review.OWN
-        if self._reviewer_role(grant.group_name) not in set(roles):
-            return Review.NOT_APPROVER
-        detail = f"break-glass: {grant.group_name} (grant {grant.id}, taken by <@{grant.granted_by}>) reviewed"
-        record = self._record(grant, by, "approved", detail, "button", Verb.ADD_TO_GROUP)
-        return Review.REVIEWED if await self.store.review(grant.id, by, record) == 1 else Review.ALREADY
-
-    async def flag_unreviewed(self, now: float) -> int:
-        """Once a day (one replica): list the break-glass grants from before today nobody reviewed; how many."""
-        today = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        owed = [g for g in await self.store.unreviewed() if g.starts < today.timestamp()]
-        if not owed or not await self.store.flag_day(today.date().isoformat()):
-            return 0
-        by_channel: dict[str, list[Grant]] = {}
-        for grant in owed:
-            rule = self.policy.access_group(grant.group_name)
-            glass = rule.break_glass if rule else None
-            channel = (glass.channel if glass else None) or self.policy.access_alert_channel()
-            if channel is not None:
-                by_channel.setdefault(channel, []).append(grant)
-        for channel, grants in by_channel.items():
-            await self._post(channel, unreviewed_flag(grants))
-        return len(owed)
-
-    def _reviewer_role(self, group_name: str) -> str:
-        rule = self.policy.access_group(group_name)
-        return (rule.approval.approver_role if rule else None) or self.policy.approvals.approver_role
-
     # --- extending ----------------------------------------------------------------------------------
 
     async def extend(self, grant: Grant, by: str, *, by_self: bool, source: Source) -> int:
-        """Extend by the first duration, from now, capped by the policy. 1 done, 0 over or ending, -1 self-extension used."""
+        """Extend by the first duration, from now, capped by the policy. 1 done, 0 over or ending, -1 self-extension
+        used (or none allowed: break-glass is never extended unapproved)."""
+        if by_self and grant.break_glass:
+            return -1
         now = self.clock.now()
         cap = self.policy.max_grant(grant.group_name) or grant.first_seconds
         ends = max(grant.ends, now + min(grant.first_seconds, cap))
@@ -206,7 +158,7 @@ class Grants:
         """Send the reminders due and end the grants due (overdue ones included); returns how many ended."""
         now = self.clock.now()
         # side by side: a burst of endings waiting on Okta's rate limits holds no reminder back
-        ended, _, _ = await asyncio.gather(self._expire(now, limit), self._remind(now, limit), self.flag_unreviewed(now))
+        ended, _ = await asyncio.gather(self._expire(now, limit), self._remind(now, limit))
         return ended
 
     async def _remind(self, now: float, limit: int) -> None:
@@ -290,12 +242,6 @@ class Grants:
             outcome=outcome, detail=detail, okta_request_id=request_id, approval_id=grant.approval_id or None, source=source,
         )
 
-    async def _post(self, channel: str, reply: Reply) -> None:
-        try:
-            await self.slack.post(channel, reply)
-        except SlackError as exc:  # the trail has the grant; the daily flag lists it again if unreviewed
-            log.warning("access post to %s failed: %s", channel, exc.error)
-
     async def _tell(self, slack_user: str, reply: Reply) -> None:
         try:
             await self.slack.dm(slack_user, reply)
@@ -303,16 +249,9 @@ class Grants:
             log.warning("access DM to %s failed: %s", slack_user, exc.error)
 
 
-class Review(StrEnum):
-    REVIEWED = "reviewed"
-    ALREADY = "already reviewed"
-    OWN = "taken by the reviewer"  # who took it never reviews it
-    NOT_APPROVER = "not an approver of the group"
-    UNKNOWN = "no such break-glass grant"
-
-
 class GrantConflict(Exception):
-    """The pair's earlier grant is being ended right now; its message is for the person."""
+    """The grant cannot be made now (the pair's earlier grant is being ended; break-glass on access held
+    already); its message is for the person."""
 
 
 def _iso(epoch: float) -> str:

@@ -13,7 +13,6 @@ from slacktext import escape, slack_date
 
 RELEASE_ACTION = "access:release"
 EXTEND_ACTION = "access:extend"
-REVIEW_ACTION = "access:review"
 
 
 def at(epoch: float) -> str:
@@ -57,7 +56,7 @@ def reminder_message(grant: Grant, now: float) -> Reply:
         f":alarm_clock: Access to *{escape(grant.group_name)}* for {escape(grant.login)} ends {at(grant.ends)} "
         f"(in {time_left(grant.ends - now)}). Extend it, or release it now if you are done."
     )
-    return bk.reply(text, [bk.section(text), _buttons(grant, extend=True)])
+    return bk.reply(text, [bk.section(text), _buttons(grant, extend=not grant.break_glass)])  # break-glass: no more
 
 
 def ended_message(grant: Grant, what: str) -> Reply:
@@ -70,23 +69,3 @@ def stuck_alert(grant: Grant, attempts: int, error: str) -> Reply:
         f"{escape(grant.login)} from *{escape(grant.group_name)}* (grant `{grant.id}`, ended {at(grant.ends)}): "
         f"{escape(error)}. The bot keeps trying; remove the membership in Okta if it must end now."
     )
-
-
-def break_glass_alert(grant: Grant, approver_role: str) -> Reply:
-    """Loud, in the security channel: access taken without approval, with the Review button."""
-    why = escape(grant.reason) if grant.reason else "none given"
-    text = (
-        f":rotating_light: <!here> *Break-glass*: <@{grant.granted_by}> took *{escape(grant.group_name)}* for "
-        f"{escape(grant.login)} without approval, until {at(grant.ends)}. Reason: {why}. "
-        f"A *{escape(approver_role)}* must review it (grant `{grant.id}`)."
-    )
-    review = bk.button("Review", REVIEW_ACTION, grant.id, style="primary")
-    return bk.reply(text, [bk.section(text), ActionsBlock(block_id=f"break-glass:{grant.id}", elements=[review])])
-
-
-def unreviewed_flag(grants: list[Grant]) -> Reply:
-    """The daily line of the break-glass grants nobody has reviewed yet."""
-    lines = [f":warning: *{len(grants)} break-glass grant(s) still unreviewed*:"] + [
-        f"• <@{g.granted_by}> took *{escape(g.group_name)}* for {escape(g.login)} on {at(g.starts)} · `{g.id}`" for g in grants
-    ]
-    return bk.reply("\n".join(lines))

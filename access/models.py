@@ -46,6 +46,8 @@ class Grant(BaseModel):
     attempts: int = 0  # failed removals so far
     break_glass: bool = False  # taken by the on-call without approval: an approver reviews it afterwards
     reviewed_by: str = ""  # the Slack member who reviewed the break-glass grant
+    reviewed_at: float | None = None
+    announced: str = ""  # where the break-glass announcement is, `<channel id> <ts>`, to mark it reviewed
     ended_at: float | None = None
     ending: Ending | None = None
 

@@ -1,6 +1,5 @@
 """Time-bound grants against the Okta simulator and the Slack stand-in over HTTP and a real Redis,
-with a clock moved by hand (no sleeps): given, reminded, extended, released, ended exactly once;
-break-glass taken at once, announced, reviewed once by an approver, flagged daily until then."""
+with a clock moved by hand (no sleeps): given, reminded, extended, released, ended exactly once."""
 
 from __future__ import annotations
 
@@ -8,14 +7,13 @@ import asyncio
 
 import pytest
 
-from access import GrantConflict, Grants, Review
+from access import Grants
 from audit import AuditLog, AuditRecord
 from oktaclient import OktaClient
 from oktasim import OktaOrg
-from policy.access import BreakGlass
 from slacksim import Message, SlackWorkspace
-from tests.access_support import START, ManualClock, grants_on, removals
-from tests.chatops_support import ARJUN, ERIN, HANA, SAM
+from tests.access_support import ManualClock, grants_on, removals
+from tests.chatops_support import ERIN, HANA
 
 ERIN_LOGIN = "erin.employee@acme.example"
 
@@ -198,74 +196,3 @@ async def test_a_bot_back_after_the_end_removes_everything_overdue(redis, okta, 
     assert not member(okta_org, ERIN_LOGIN, "Finance") and not member(okta_org, ERIN_LOGIN, "Sales")
     assert removals(okta_org) == 2
     assert not dms(ws, ":alarm_clock:") and len(dms(ws, "ended on time")) == 2  # ended, never reminded after the end
-
-
-# --- break-glass ---------------------------------------------------------------------------------
-
-SAM_LOGIN = "sam.security@acme.example"
-
-
-def rule(grants: Grants) -> BreakGlass:
-    glass = grants.policy.access.break_glass("Engineering", ["security"]) if grants.policy.access else None
-    assert glass is not None  # policy/example.yaml opts Engineering in, for the security role
-    return glass
-
-
-async def take(grants: Grants, okta: OktaClient, seconds: int = 3600):  # type: ignore[no-untyped-def]
-    user = await okta.get_user(SAM_LOGIN)
-    group = await anext(g async for g in okta.search_groups('profile.name eq "Engineering"'))
-    return await grants.break_glass(user=user, group=group, seconds=seconds, by=SAM, reason="INC-1 prod down", rule=rule(grants))
-
-
-def posted(ws: SlackWorkspace, text: str) -> list[Message]:
-    return [m for m in ws.messages(ws.channel_id("security-alerts")) if text in m.text]
-
-
-def in_engineering(org: OktaOrg) -> bool:
-    return org.get_user(SAM_LOGIN).id in org.get_group("Engineering").member_ids
-
-
-async def test_break_glass_adds_at_once_for_an_hour_at_most_announced_with_a_review_button(grants, okta, okta_org, ws, clock) -> None:  # type: ignore[no-untyped-def]
-    given = await take(grants, okta, seconds=4 * 3600)
-    assert in_engineering(okta_org) and given.grant.break_glass
-    assert given.grant.ends == START + 3600  # capped at the rule's hour
-    alert = posted(ws, "*Break-glass*")
-    assert len(alert) == 1 and "<!here>" in alert[0].text and "INC-1 prod down" in alert[0].text
-    assert "access:review" in str(alert[0].blocks) and given.grant.id in str(alert[0].blocks)
-    assert len([m for m in ws.dms(SAM) if "is in *Engineering* until" in m.text]) == 1
-    clock.advance(3600)
-    assert await grants.tick() == 1 and not in_engineering(okta_org)
-
-
-async def test_only_an_approver_other_than_the_taker_reviews_and_only_once(grants, okta, redis) -> None:  # type: ignore[no-untyped-def]
-    grant = (await take(grants, okta)).grant
-    assert await grants.review(grant.id, SAM, ["security", "approver"]) == Review.OWN
-    assert await grants.review(grant.id, HANA, ["helpdesk"]) == Review.NOT_APPROVER
-    assert await grants.review("no-such-grant", ARJUN, ["approver"]) == Review.UNKNOWN
-    assert await grants.review(grant.id, ARJUN, ["approver"]) == Review.REVIEWED
-    assert await grants.review(grant.id, ARJUN, ["approver"]) == Review.ALREADY
-    assert await grants.store.unreviewed() == []
-    reviewed = [e.record for e in await AuditLog(redis).since("0-0") if "reviewed" in e.record.detail]
-    assert [(r.actor, r.outcome) for r in reviewed] == [(ARJUN, "approved")]
-
-
-async def test_a_second_break_glass_while_the_first_is_active_is_refused(grants, okta, okta_org) -> None:  # type: ignore[no-untyped-def]
-    await take(grants, okta)
-    with pytest.raises(GrantConflict):
-        await take(grants, okta)
-    assert len([r for r in okta_org.requests if r.method == "PUT" and "/groups/" in r.path]) == 1
-
-
-async def test_unreviewed_break_glass_is_flagged_once_a_day_until_reviewed(grants, okta, ws, clock) -> None:  # type: ignore[no-untyped-def]
-    grant = (await take(grants, okta)).grant
-    await grants.tick()
-    assert not posted(ws, "still unreviewed")  # taken today: the announcement is enough
-    clock.advance(86400)
-    await grants.tick()
-    await grants.tick()  # once a day, whichever replica ticks first
-    flags = posted(ws, "still unreviewed")
-    assert len(flags) == 1 and grant.id in flags[0].text and "*1 break-glass grant(s)" in flags[0].text
-    assert await grants.review(grant.id, ARJUN, ["approver"]) == Review.REVIEWED
-    clock.advance(86400)
-    await grants.tick()
-    assert len(posted(ws, "still unreviewed")) == 1
