@@ -6,7 +6,6 @@ Pure rules. A group not listed here can still be given for a while by the helpde
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -79,12 +78,6 @@ class Access(Section):
             if other != name:
                 raise problem(f"groups {other!r} and {name!r} differ only in case: list each group once")
         return self
-
-    def break_glass(self, name: str, roles: Iterable[str]) -> BreakGlass | None:
-        """The group's break-glass rule when a caller holding `roles` may use it; None otherwise."""
-        rule = self.group(name)
-        glass = rule.break_glass if rule else None
-        return glass if glass is not None and not set(glass.roles).isdisjoint(roles) else None
 
     def group(self, name: str) -> AccessGroup | None:
         folded = name.casefold()

@@ -84,5 +84,5 @@ SELF_SERVICE_VERBS = frozenset({Verb.UNLOCK, Verb.RESET_PASSWORD})
 ALWAYS_ALLOWED_VERBS = frozenset({Verb.HELP})
 
 # Verbs the `access` section governs (who may request, or break glass on, which group), not `verbs`:
-# it may not name them. Each with the key that says who may.
-ACCESS_SECTION_VERBS = {Verb.REQUEST: "requesters", Verb.BREAK_GLASS: "break_glass.roles"}
+# it may not name them.
+ACCESS_SECTION_VERBS = frozenset({Verb.REQUEST, Verb.BREAK_GLASS})
