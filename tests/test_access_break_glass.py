@@ -56,6 +56,7 @@ async def test_the_reminder_offers_no_extend_and_the_member_cannot_extend_it_alo
     await glass.grants.tick()
     [reminder] = [m for m in ws.dms(SAM) if ":alarm_clock:" in m.text]
     assert "access:release" in str(reminder.blocks) and "access:extend" not in str(reminder.blocks)
+    assert "break-glass is not extended" in reminder.text
     assert await glass.grants.extend(grant, SAM, by_self=True, source="button") == -1
     stored = await glass.store.get(grant.id)
     assert stored is not None and stored.ends == grant.ends and stored.extensions == 0

@@ -12,7 +12,7 @@ import pytest
 
 from bot.server import BackgroundServer
 from console import create_console_app
-from tests.chatops_support import BEATRIZ, SAM, ChatOps, run_chatops
+from tests.chatops_support import BEATRIZ, SAM, run_chatops
 
 
 @pytest.fixture
