@@ -1,7 +1,9 @@
 """Time-bound access: group membership that ends by itself. Grants in Redis (store.py, scripts/),
 giving, extending and ending them exactly once (grants.py), what the member reads (messages.py),
+break-glass taken by the on-call and reviewed afterwards (break_glass.py, break_glass_messages.py),
 the background service that ends them on time (service.py). See docs/policy.md, `access`."""
 
+from access.break_glass import BreakGlassGrants, Review
 from access.clock import Clock, SystemClock
 from access.grants import Given, GrantConflict, Grants
 from access.models import Ending, Grant, GrantState
@@ -9,5 +11,6 @@ from access.service import run_access
 from access.store import GrantStore
 
 __all__ = [
-    "Clock", "Ending", "Given", "Grant", "GrantConflict", "GrantState", "GrantStore", "Grants", "SystemClock", "run_access",
+    "BreakGlassGrants", "Clock", "Ending", "Given", "Grant", "GrantConflict", "GrantState", "GrantStore", "Grants", "Review",
+    "SystemClock", "run_access",
 ]

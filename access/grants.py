@@ -75,8 +75,10 @@ class Grants:
         source: Source,
         approval_id: str = "",
         asked_by: str | None = None,
+        break_glass: bool = False,
     ) -> Given:
-        """Membership of `group` for `seconds`; an active grant for the same pair ends later instead.
+        """Membership of `group` for `seconds`; an active grant for the same pair ends later instead
+        (not for `break_glass`, taken unapproved: GrantConflict then, and for a member already).
         `by` gave it; `asked_by` asked for it (an approved request: the requester; default `by`).
         `notify`: the member's Slack id when known (a mention); None: found by their Okta email, and
         `asked_by` is told too, or alone when the member has no Slack account (then they get the reminders).
@@ -87,12 +89,17 @@ class Grants:
         found = await self._slack_member(user) if looked_up else None
         notify = notify or found or asker
         member = any([g.id == group.id async for g in self.okta.list_user_groups(user.id)])
+        if member and break_glass:  # nothing to take, nothing to review
+            raise GrantConflict(f"you are a member of {group.profile.name} already: there is nothing to take")
         grant = Grant(
             id=GrantStore.new_id(), user_id=user.id, login=user.profile.login, group_id=group.id,
-            group_name=group.profile.name, notify=notify, granted_by=by, asked_by=asker, reason=reason, approval_id=approval_id,
-            starts=now, ends=now + seconds, first_seconds=seconds, preexisting=member,
+            group_name=group.profile.name, notify=notify, granted_by=by, asked_by=asker, reason=reason,
+            approval_id=approval_id, starts=now, ends=now + seconds, first_seconds=seconds, preexisting=member,
+            break_glass=break_glass,
         )
         existing_id = await self.store.create(grant, self._remind_at(grant.ends, now))
+        if existing_id is not None and break_glass:
+            raise GrantConflict(f"you have time-bound access to {group.profile.name} already: `/okta access` shows until when")
         if existing_id is not None:
             existing = await self.store.get(existing_id)
             if existing is not None:  # never shortened: approved while a longer grant runs, it keeps its end
@@ -122,7 +129,10 @@ class Grants:
     # --- extending ----------------------------------------------------------------------------------
 
     async def extend(self, grant: Grant, by: str, *, by_self: bool, source: Source) -> int:
-        """Extend by the first duration, from now, capped by the policy. 1 done, 0 over or ending, -1 self-extension used."""
+        """Extend by the first duration, from now, capped by the policy. 1 done, 0 over or ending, -1 self-extension
+        used (or none allowed: break-glass is never extended unapproved)."""
+        if by_self and grant.break_glass:
+            return -1
         now = self.clock.now()
         cap = self.policy.max_grant(grant.group_name) or grant.first_seconds
         ends = max(grant.ends, now + min(grant.first_seconds, cap))
@@ -250,7 +260,8 @@ class Grants:
 
 
 class GrantConflict(Exception):
-    """The pair's earlier grant is being ended right now; its message is for the person."""
+    """The grant cannot be made now (the pair's earlier grant is being ended; break-glass on access held
+    already); its message is for the person."""
 
 
 def _iso(epoch: float) -> str:

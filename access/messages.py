@@ -55,9 +55,10 @@ def agent_message(grant: Grant, member: str | None) -> Reply:
 def reminder_message(grant: Grant, now: float) -> Reply:
     text = (
         f":alarm_clock: Access to *{escape(grant.group_name)}* for {escape(grant.login)} ends {at(grant.ends)} "
-        f"(in {time_left(grant.ends - now)}). Extend it, or release it now if you are done."
+        f"(in {time_left(grant.ends - now)}). "
+        + ("Release it now if you are done: break-glass is not extended." if grant.break_glass else "Extend it, or release it now if you are done.")
     )
-    return bk.reply(text, [bk.section(text), _buttons(grant, extend=True)])
+    return bk.reply(text, [bk.section(text), _buttons(grant, extend=not grant.break_glass)])
 
 
 def ended_message(grant: Grant, what: str) -> Reply:

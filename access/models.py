@@ -45,6 +45,10 @@ class Grant(BaseModel):
     # a member before the grant keeps the membership at its end: a grant never removes access it did not give
     preexisting: bool = False
     attempts: int = 0  # failed removals so far
+    break_glass: bool = False  # taken by the on-call without approval: an approver reviews it afterwards
+    reviewed_by: str = ""  # the Slack member who reviewed the break-glass grant
+    reviewed_at: float | None = None
+    announced: str = ""  # where the break-glass announcement is, `<channel id> <ts>`, to mark it reviewed
     ended_at: float | None = None
     ending: Ending | None = None
 
@@ -54,7 +58,7 @@ class Grant(BaseModel):
     @classmethod
     def from_hash(cls, fields: dict[str, str]) -> Grant:
         data: dict[str, Any] = {k: v for k, v in fields.items() if k in cls.model_fields and v != ""}
-        for flag in ("self_extended", "preexisting"):
+        for flag in ("self_extended", "preexisting", "break_glass"):
             data[flag] = flag in data
         return cls.model_validate(data)
 

@@ -7,6 +7,9 @@ Keys
 - `okc:access:reminders` (zset): the active grants not yet reminded, scored by when to remind.
 - `okc:access:pair:{user id}:{group id}` (string): the one active grant of that user in that group.
 - `okc:access:user:{user id}` (set): the user's active grants.
+- `okc:access:unreviewed` (zset): break-glass grants no approver has reviewed yet, scored by their start;
+  such a grant's record outlives its end until it is reviewed.
+- `okc:access:flagged:{YYYY-MM-DD}` (string, EX): set by the one replica that flags that day's unreviewed ones.
 - `okc:access:lease:{id}` (string, PX): whoever is ending the grant (expiry or release) holds it, so
   the removal is made once across replicas; a holder that dies lets it lapse and another takes over.
 
@@ -29,9 +32,10 @@ from audit.recorder import Recorder
 PREFIX = "okc:access:"
 ENDS_KEY = PREFIX + "ends"
 REMINDERS_KEY = PREFIX + "reminders"
+UNREVIEWED_KEY = PREFIX + "unreviewed"
 LEASE_MS = 300_000  # longer than any removal, Okta's retries and rate-limit waits included
 
-_AUDITED = ("finish", "extend")
+_AUDITED = ("finish", "extend", "review")
 
 
 def _grant_key(grant_id: str) -> str:
@@ -60,12 +64,13 @@ class GrantStore:
         self._redis = redis
         self.recorder = recorder
         self._retention = retention
-        names = ("create", "discard", "claim", "postpone", "finish", "extend")
+        names = ("create", "discard", "claim", "postpone", "finish", "extend", "review")
         self._scripts = {name: redis.register_script(_script(name)) for name in names}
 
     def _all_keys(self, grant: Grant) -> list[str]:
         return [
-            _grant_key(grant.id), ENDS_KEY, REMINDERS_KEY, _pair_key(grant.user_id, grant.group_id), _user_key(grant.user_id)
+            _grant_key(grant.id), ENDS_KEY, REMINDERS_KEY, _pair_key(grant.user_id, grant.group_id), _user_key(grant.user_id),
+            UNREVIEWED_KEY,
         ]
 
     @staticmethod
@@ -140,6 +145,35 @@ class GrantStore:
 
     def _audit(self, record: AuditRecord) -> list[str]:
         return [json.dumps(self.recorder.audit.lua_config()), json.dumps(record.to_fields())]
+
+    async def announced(self, grant_id: str, channel: str, ts: str) -> None:
+        """Where the break-glass announcement is, so that the review can mark it."""
+        await self._redis.hset(_grant_key(grant_id), "announced", f"{channel} {ts}")
+
+    async def review(self, grant_id: str, reviewer: str, at: float, record: AuditRecord) -> int:
+        """1: reviewed now; 0: reviewed already; -1: no such break-glass grant."""
+        keys = [_grant_key(grant_id), UNREVIEWED_KEY]
+        args: list[str | int] = [grant_id, reviewer, repr(at), self._retention, *self._audit(record)]
+        answer = int(await self._scripts["review"](keys=keys, args=args))
+        if answer == 1:
+            self.recorder.recorded([record])
+        return answer
+
+    async def owes_review(self, before: float) -> bool:
+        """Whether a break-glass grant taken before `before` is still unreviewed (one cheap read per tick)."""
+        return bool(await self._unreviewed_ids(before, 1))
+
+    async def unreviewed(self, before: float, limit: int = 1000) -> list[Grant]:
+        """Break-glass grants taken before `before` that nobody has reviewed, the oldest first (ended ones
+        too: the review is still owed)."""
+        return [grant for grant_id in await self._unreviewed_ids(before, limit) if (grant := await self.get(grant_id)) is not None]
+
+    async def _unreviewed_ids(self, before: float, limit: int) -> list[str]:
+        return cast(list[str], await self._redis.zrangebyscore(UNREVIEWED_KEY, "-inf", f"({before!r}", start=0, num=limit))
+
+    async def flag_day(self, day: str) -> bool:
+        """True for the one caller, across replicas and restarts, that flags `day`'s unreviewed grants."""
+        return bool(await self._redis.set(f"{PREFIX}flagged:{day}", "1", nx=True, ex=2 * 86400))
 
     async def reminders_due(self, now: float, limit: int) -> list[str]:
         return cast(list[str], await self._redis.zrangebyscore(REMINDERS_KEY, "-inf", now, start=0, num=limit))

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from access import Clock, Grants, GrantStore
+from access import BreakGlassGrants, Clock, Grants, GrantStore
 from actions.bulk import BatchStore
 from actions.identity import Identities
 from actions.push_check import DEFAULT_TIMING, PushTiming
@@ -23,6 +23,7 @@ from audit import AuditLog, Recorder
 from bot.after_ack import AfterAck
 from bot.metrics import PrometheusObserver
 from bot.slack_app import Handlers, build_bolt_app
+from commands.break_glass import BreakGlassCommand
 from commands.context import Services
 from commands.helpdesk import Helpdesk
 from commands.self_service import SelfService
@@ -76,6 +77,7 @@ def assemble(
         batches=BatchStore(redis), grants=grants,
     )
     timed = TimedAccess(services, approvals, grants)
+    break_glass = BreakGlassCommand(services, BreakGlassGrants(grants))
     was_this_you = (
         WasThisYouFlow(redis, okta, port, policy, identities, recorder, org_url=org_url) if policy.was_this_you else None
     )
@@ -86,9 +88,11 @@ def assemble(
             SelfService(services, redis, push_timing=push_timing),
             Verifier(services, Verifications(redis), push_timing),
             timed,
+            break_glass,
         ),
         approvals=approvals,
         access=timed,
+        break_glass=break_glass,
         slack=port,
         was_this_you=was_this_you,
     )

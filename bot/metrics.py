@@ -162,7 +162,7 @@ REGISTRY.register(OKTA_RATE_LIMITS)
 VERB_LABELS = frozenset(verb.value for verb in Verb) | {"approve", "deny"}
 OUTCOME_LABELS = frozenset(
     {"succeeded", "failed", "refused", "requested", "unresolved", "unchanged", "invalid", "approved", "denied",
-     "cancelled", "expired", "executing", "reclaimed", "handed_back"}
+     "cancelled", "expired", "executing", "reclaimed", "handed_back", "reviewed"}
 )
 
 

@@ -34,6 +34,7 @@ VERB_SCOPES: dict[Verb, tuple[str, ...]] = {
     Verb.APPROVALS: (),
     Verb.CANCEL: (),
     Verb.REQUEST: (GROUPS_READ, GROUPS_MANAGE),  # the approved membership is added, then removed at its end
+    Verb.BREAK_GLASS: (GROUPS_READ, GROUPS_MANAGE),  # the on-call's own membership, added now and removed at its end
     Verb.ACCESS: (),  # grants are read from Redis; a named user is found with the caller's scope
     Verb.HELP: (),
     Verb.HISTORY: (),  # the bot's own audit trail, once the user is found
@@ -73,6 +74,8 @@ def needs(policy: Policy, *, poll_logs: bool) -> dict[str, list[str]]:
             add(f"self-service {verb.value}", VERB_SCOPES[verb])
     if policy.access is not None and policy.access.groups:
         add("time-bound access (request)", VERB_SCOPES[Verb.REQUEST])
+    if policy.access is not None and any(rule.break_glass for rule in policy.access.groups.values()):
+        add("time-bound access (break-glass)", VERB_SCOPES[Verb.BREAK_GLASS])
     if poll_logs:
         add(POLLING, (LOGS_READ,))
     return uses

@@ -107,7 +107,7 @@ def build(settings: Settings, policy: Policy, policy_file: Path, runtime: Runtim
     services += [
         # expiries, and executions whose lease ran out because their replica died: on every replica
         Task("approval sweeper", lambda: run_sweeper(flow.store, flow.expired, flow.reconcile)),
-        Task("time-bound access", lambda: run_access(bot.handlers.access.grants)),
+        Task("time-bound access", lambda: run_access(bot.handlers.access.grants, bot.handlers.break_glass.glass)),
         Entered(
             "alert pipeline",
             AlertService(

@@ -28,6 +28,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from access.break_glass_messages import REVIEW_ACTION
 from access.messages import EXTEND_ACTION, RELEASE_ACTION
 from actions.invocation import Invocation
 from approvals.flow import ApprovalFlow
@@ -48,6 +49,7 @@ from bot.payloads import Action, ApprovalButton, BlockActions, DenyMetadata, Sla
 from bot.replay_guard import ReplayGuard
 from bot.request_form_listeners import register_request_form
 from bot.responders import ResponseUrlResponder, form_invocation
+from commands.break_glass import BreakGlassCommand
 from commands.cards import ACTION_PREFIX, CARD_BLOCK_PREFIX
 from commands.grammar import Command, Login, OktaUserId, ParseError, parse
 from commands.helpdesk import Helpdesk, is_self_service
@@ -87,6 +89,7 @@ class Handlers:
     approvals: ApprovalFlow
     access: TimedAccess
     slack: SlackPort  # for answers Slack gives no response_url for (forms, the Home tab)
+    break_glass: BreakGlassCommand
     was_this_you: WasThisYouFlow | None = None  # when the policy has a `was_this_you` section
 
 
@@ -262,6 +265,15 @@ def build_bolt_app(
         grant_id = ApprovalButton.of(payload).id
         act = handlers.access.release if payload.actions[0].action_id == RELEASE_ACTION else handlers.access.extend
         then(inv.respond, act(inv, grant_id))
+
+    @app.action(REVIEW_ACTION)
+    async def on_review(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Review, on a break-glass announcement or the daily flag; the value is the grant's id
+        (id-like as an approval's: a forged one names no grant)."""
+        await ack()
+        payload = BlockActions.model_validate(body)
+        inv = _button_invocation(payload, respond)
+        then(inv.respond, handlers.break_glass.review(inv, ApprovalButton.of(payload).id))
 
     register_request_form(app, handlers.helpdesk, handlers.slack, then)
     register_home(app, handlers.helpdesk.self_service, handlers.slack, after_ack, handlers.access.grants, handlers.access.form)

@@ -113,7 +113,7 @@ class Command(_Value):
     # bulk verbs: the users named, and the Slack user groups (ids) whose members are meant too
     targets: tuple[Annotated[UserRef, Field(discriminator="kind")], ...] = ()
     usergroups: tuple[str, ...] = ()
-    duration: int | None = None  # seconds, after `for` (add-to-group, request)
+    duration: int | None = None  # seconds, after `for` (add-to-group, request, break-glass)
     reason: str | None = None  # the words after the duration
 
 
@@ -310,6 +310,7 @@ _ARITY: dict[Operands, tuple[int, int, str]] = {
     Operands.USER_AND_FACTOR: (1, 2, "a user and, optionally, a factor"),
     Operands.GROUP_AND_USERS: (2, 1 + BULK_MAX, f"a group, then up to {BULK_MAX} users or @user-groups"),
     Operands.GROUP_FOR: (0, 1, "a group, then `for` and a duration"),
+    Operands.GROUP_REASON: (1, 1, "a group and a reason"),
     Operands.OPTIONAL_USER: (0, 1, "at most one user"),
 }
 
@@ -317,7 +318,9 @@ _ARITY: dict[Operands, tuple[int, int, str]] = {
 def _operands(spec: VerbSpec, args: list[_Token]) -> Command:
     args, duration, reason = _timed(spec, args)
     _check_arity(spec, args)
-    if duration is not None:
+    if spec.operands is Operands.GROUP_REASON and reason is None:
+        _reject(spec, "missing_argument", f"Say why (an incident, a ticket): `/okta {escape(spec.example)}`.")
+    if duration is not None or reason is not None:
         return _operands_of(spec, args).model_copy(update={"duration": duration, "reason": reason})
     if spec.operands is Operands.GROUP_FOR and args:
         _reject(spec, "bad_duration", f"Say for how long: `/okta {escape(spec.example)}`.")
@@ -326,17 +329,24 @@ def _operands(spec: VerbSpec, args: list[_Token]) -> Command:
 
 def _timed(spec: VerbSpec, args: list[_Token]) -> tuple[list[_Token], int | None, str | None]:
     """The operands before `for <duration> [reason…]`, the duration in seconds and the reason."""
-    at = 1 if spec.operands is Operands.GROUP_FOR else 2 if spec.timed else None
-    if at is None or len(args) <= at or args[at].markup or args[at].text.casefold() != "for":
+    at = 1 if spec.operands in (Operands.GROUP_FOR, Operands.GROUP_REASON) else 2 if spec.timed else None
+    if at is None or len(args) <= at:
         return args, None, None
+    if args[at].markup or args[at].text.casefold() != "for":  # no duration: break-glass's reason follows the group
+        return (args[:at], None, _words(args[at:])) if spec.operands is Operands.GROUP_REASON else (args, None, None)
     if at + 1 >= len(args):
         _reject(spec, "bad_duration", f"`for` needs a duration after it, like `4h`. Usage: `/okta {escape(spec.usage)}`")
     token = args[at + 1]
     seconds = None if token.markup else parse_duration(token.text)
     if seconds is None:
         _reject(spec, "bad_duration", f"`{token.shown()}` is not a duration: write minutes, hours or days, like `30m`, `4h`, `2d`.")
-    words = [f"<{t.text}>" if t.markup else t.text for t in args[at + 2 :]]
-    return args[:at], seconds, " ".join(w for w in words if w) or None
+    return args[:at], seconds, _words(args[at + 2 :])
+
+
+def _words(tokens: list[_Token]) -> str | None:
+    """Free text (a reason) as typed, markup included; None when there is none."""
+    words = [f"<{t.text}>" if t.markup else t.text for t in tokens]
+    return " ".join(w for w in words if w) or None
 
 
 def _operands_of(spec: VerbSpec, args: list[_Token]) -> Command:
@@ -364,6 +374,8 @@ def _operands_of(spec: VerbSpec, args: list[_Token]) -> Command:
             return _batch(spec, args)
         case Operands.GROUP_FOR:
             return Command(verb=verb, group=_group(spec, args[0]) if args else None)
+        case Operands.GROUP_REASON:
+            return Command(verb=verb, group=_group(spec, args[0]))
         case Operands.OPTIONAL_USER:
             return Command(verb=verb, target=_user(spec, args[0]) if args else None)
 

@@ -20,6 +20,7 @@ from approvals.flow import ApprovalFlow
 from audit import AuditRecord
 from audit.recorder import now
 from commands.activity import activity_reply, read_activity
+from commands.break_glass import BreakGlassCommand
 from commands.bulk import BulkChanges
 from commands.cards import group_listing, user_card
 from commands.context import Services
@@ -51,7 +52,13 @@ def is_self_service(command: Command) -> bool:
 
 class Helpdesk:
     def __init__(
-        self, services: Services, approvals: ApprovalFlow, self_service: SelfService, verifier: Verifier, timed: TimedAccess
+        self,
+        services: Services,
+        approvals: ApprovalFlow,
+        self_service: SelfService,
+        verifier: Verifier,
+        timed: TimedAccess,
+        break_glass: BreakGlassCommand,
     ) -> None:
         self.s = services
         self.approvals = approvals
@@ -59,6 +66,7 @@ class Helpdesk:
         self.verifier = verifier
         self.bulk = BulkChanges(services, approvals, self._audit)
         self.timed = timed
+        self.break_glass = break_glass
 
     async def run(self, inv: Invocation, command: Command) -> None:
         verb = command.verb
@@ -80,6 +88,9 @@ class Helpdesk:
             return
         if verb in (Verb.REQUEST, Verb.ACCESS):  # the caller's own access; the access section decides the rest
             await (self.timed.request if verb == Verb.REQUEST else self.timed.list)(inv, identity, command)
+            return
+        if verb == Verb.BREAK_GLASS:  # the caller's own access; the group's break_glass rule decides
+            await self.break_glass.take(inv, identity, command)
             return
         if verb == Verb.CANCEL:
             assert command.request_id is not None  # the grammar requires it

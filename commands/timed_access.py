@@ -172,7 +172,7 @@ class TimedAccess:
         if grant is None:
             return
         rule = self.s.policy.access_group(grant.group_name)
-        if rule is not None and rule.self_extension and not grant.self_extended:
+        if rule is not None and rule.self_extension and not grant.self_extended and not grant.break_glass:
             answer = await self.grants.extend(grant, inv.user_id, by_self=True, source="button")
             if answer == 0:
                 await inv.respond(Reply(text=f"Access to *{escape(grant.group_name)}* has ended already; request it again."))

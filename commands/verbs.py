@@ -27,6 +27,7 @@ class Operands(Enum):
     # bulk-add-to-group / bulk-remove-from-group: the group first, then users and Slack user groups
     GROUP_AND_USERS = "<group> <user|@user-group> [<user|@user-group> …]"
     GROUP_FOR = "[<group> for <duration> [<reason>]]"  # nothing: what the caller may request
+    GROUP_REASON = "<group> [for <duration>] <reason>"  # break-glass: the duration defaults to the policy's longest
     OPTIONAL_USER = "[<user>]"  # nothing: the caller
 
 
@@ -192,6 +193,13 @@ _SPECS = (
         Operands.GROUP_FOR,
         summary="Ask for membership of a group for a while, approved by its approvers (alone: what you may request).",
         example="request Finance for 2h quarter close",
+    ),
+    VerbSpec(
+        Verb.BREAK_GLASS,
+        Operands.GROUP_REASON,
+        summary="On-call only: take a group the policy opts in for yourself at once, for at most 1h, announced to "
+        "security and reviewed by an approver afterwards.",
+        example="break-glass Engineering for 30m INC-4711 checkout is down",
     ),
     VerbSpec(
         Verb.ACCESS,

@@ -26,11 +26,38 @@ class GroupApproval(VerbApproval):
         return required
 
 
+BREAK_GLASS_LIMIT = 3600  # break-glass access lasts an hour at most, whatever the policy says
+
+
+class BreakGlass(Section):
+    """Opt-in per group: holders of `roles` (the on-call) take the group for themselves at once, for
+    at most `max_duration`, announced in `channel`; an approver of the group reviews it afterwards."""
+
+    roles: tuple[RoleRef, ...]
+    max_duration: Seconds = BREAK_GLASS_LIMIT
+    channel: Channel | None = None  # default: the access section's alert channel (the security channel)
+
+    @field_validator("roles")
+    @classmethod
+    def _someone(cls, roles: tuple[str, ...]) -> tuple[str, ...]:
+        if not roles:
+            raise problem("break_glass needs the roles that may take it (the on-call), e.g. roles: [security]")
+        return roles
+
+    @field_validator("max_duration")
+    @classmethod
+    def _an_hour_at_most(cls, seconds: int) -> int:
+        if seconds > BREAK_GLASS_LIMIT:
+            raise problem("break-glass access lasts at most 1h: lower max_duration")
+        return seconds
+
+
 class AccessGroup(Section):
     max_duration: Seconds
     requesters: tuple[RoleRef, ...] = ()  # who may `/okta request` it; none: only the helpdesk can give it
     approval: GroupApproval = GroupApproval()
     self_extension: bool = False  # the member may extend once, by up to the first duration, unapproved
+    break_glass: BreakGlass | None = None  # none: never without approval
 
 
 class Access(Section):

@@ -102,7 +102,8 @@ def _configurable(verb: Verb) -> Verb:
     if verb in ALWAYS_ALLOWED_VERBS:
         raise problem(f"{verb.value!r} is always allowed to everyone: remove it")
     if verb in ACCESS_SECTION_VERBS:
-        raise problem(f"{verb.value!r} is governed by the 'access' section (access.groups.<group>.requesters): remove it")
+        who = "break_glass.roles" if verb == Verb.BREAK_GLASS else "requesters"
+        raise problem(f"{verb.value!r} is governed by the 'access' section (access.groups.<group>.{who}): remove it")
     return verb
 
 

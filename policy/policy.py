@@ -10,12 +10,13 @@ import hashlib
 from collections.abc import Iterable
 from functools import cached_property
 
-from pydantic import field_validator
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 from oktaclient.models import LogEvent
-from policy.access import Access, AccessGroup
+from policy.access import Access, AccessGroup, BreakGlass
 from policy.decision import ApprovalRule, Caller, Decision
-from policy.fields import ConfigurableVerb, NonEmpty, RoleName
+from policy.fields import ConfigurableVerb, NonEmpty, RoleName, problem
 from policy.routing import route
 from policy.sections import (
     Alerts,
@@ -55,6 +56,25 @@ class Policy(Section):
         require_write_verbs(((verb.value, "approval"), verb) for verb, rule in verbs.items() if rule.approval)
         return verbs
 
+    @model_validator(mode="after")
+    def _break_glass_rules(self) -> Policy:
+        """Break-glass never reaches a privileged group (one that grants a role, or is listed): such a
+        group is only ever given through approval by others. And its announcement needs somewhere to go."""
+        errors: list[InitErrorDetails] = []
+        for name, rule in (self.access.groups if self.access else {}).items():
+            if rule.break_glass is None:
+                continue
+            loc = ("access", "groups", name, "break_glass")
+            if why := self.privilege_of(name):
+                what = f"{name!r} is privileged ({'; '.join(why)}): it is only ever given through approval by others"
+                errors.append(InitErrorDetails(type=problem(f"{what}: remove break_glass"), loc=loc, input=name))
+            if self.break_glass_channel(rule.break_glass) is None:
+                where = "give break_glass a channel (or access.alert_channel, alerts or audit a channel)"
+                errors.append(InitErrorDetails(type=problem(f"nowhere to announce break-glass: {where}"), loc=loc, input=name))
+        if errors:
+            raise ValidationError.from_exception_data("break_glass", errors)
+        return self
+
     # Group names and logins are compared case-insensitively where that errs on the safe side:
     # protection and privilege. Role grants compare Okta group names exactly (see docs/policy.md).
     @cached_property
@@ -80,6 +100,11 @@ class Policy(Section):
     @cached_property
     def _privileged(self) -> frozenset[str]:
         return frozenset(g.casefold() for g in self.privileged)
+
+    def privilege_of(self, group_name: str) -> tuple[str, ...]:
+        """Why the group is privileged (names compared ignoring case); empty when it is not."""
+        folded = group_name.casefold()
+        return next((why for group, why in self.privileged.items() if group.casefold() == folded), ())
 
     @cached_property
     def _protected_groups(self) -> frozenset[str]:
@@ -164,6 +189,10 @@ class Policy(Section):
         """Where a time-bound membership that Okta will not remove is reported."""
         chosen = self.access.alert_channel if self.access else None
         return chosen or (self.alerts.default_channel if self.alerts else None) or (self.audit.channel if self.audit else None)
+
+    def break_glass_channel(self, rule: BreakGlass) -> str | None:
+        """Where a group's break-glass is announced, and its unreviewed grants flagged daily."""
+        return rule.channel or self.access_alert_channel()
 
     def is_protected(self, login: str, okta_groups: Iterable[str]) -> bool:
         """True when Slack may not operate on this user: a protected login or a protected group member."""

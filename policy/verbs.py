@@ -24,6 +24,7 @@ class Verb(StrEnum):
     APPROVALS = "approvals"
     CANCEL = "cancel"
     REQUEST = "request"
+    BREAK_GLASS = "break-glass"
     ACCESS = "access"
     HELP = "help"
     # the helpdesk toolkit (issue 18)
@@ -82,5 +83,6 @@ SELF_SERVICE_VERBS = frozenset({Verb.UNLOCK, Verb.RESET_PASSWORD})
 # Verbs everyone may always run; the policy cannot restrict them, so it may not name them either.
 ALWAYS_ALLOWED_VERBS = frozenset({Verb.HELP})
 
-# Verbs the `access` section governs (who may request which group), not `verbs`: it may not name them.
-ACCESS_SECTION_VERBS = frozenset({Verb.REQUEST})
+# Verbs the `access` section governs (who may request, or break glass on, which group), not `verbs`:
+# it may not name them.
+ACCESS_SECTION_VERBS = frozenset({Verb.REQUEST, Verb.BREAK_GLASS})

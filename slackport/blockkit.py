@@ -73,8 +73,8 @@ def header(text: str) -> HeaderBlock:
     return HeaderBlock(text=fit_plain(text, HEADER_TEXT))
 
 
-def section(text: str, *, block_id: str | None = None) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=fit(text, SECTION_TEXT)), block_id=block_id)
+def section(text: str, *, block_id: str | None = None, accessory: ButtonElement | None = None) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=fit(text, SECTION_TEXT)), block_id=block_id, accessory=accessory)
 
 
 def fields(texts: Sequence[str]) -> SectionBlock:

@@ -54,7 +54,8 @@ CHANNELS = (
     # id, name, purpose, people in it, whether the bot was invited
     ("C0HELPDESK1", "helpdesk", "Ask IT for help; run /okta here", EMPLOYEES | GUESTS | SINGLE_CHANNEL_GUESTS, True),
     ("C0APPROVAL1", "approvals", "Approval requests for destructive /okta actions", APPROVERS, True),
-    ("C0SECALERT1", "security-alerts", "Okta security alerts", SECURITY, True),
+    # Beatriz approves Engineering's access: she reviews the on-call's break-glass where it is announced
+    ("C0SECALERT1", "security-alerts", "Okta security alerts", SECURITY | {"U0BEATRIZ01"}, True),
     ("C0OKTAAUDT1", "okta-audit", "Everything the bot changes in Okta", SECURITY, True),
     ("C0GENERAL01", "general", "Company-wide announcements", EMPLOYEES | GUESTS, False),
 )

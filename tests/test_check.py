@@ -367,7 +367,8 @@ async def test_scopes_missing_from_the_request_or_the_grant_name_the_verbs_they_
     assert under(lines, "okta scopes") == [
         (
             "okta.groups.manage: needed by add-to-group, remove-from-group, bulk-add-to-group, bulk-remove-from-group, "
-            "time-bound access (request); not in OKTA_SCOPES: add it (and grant it on the service app's Okta API Scopes tab)"
+            "time-bound access (request), time-bound access (break-glass); not in OKTA_SCOPES: add it (and grant it on the "
+            "service app's Okta API Scopes tab)"
         ),
         "okta.factors.manage: not granted, and nothing the policy allows needs it: remove it from OKTA_SCOPES",
     ]

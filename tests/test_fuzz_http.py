@@ -42,7 +42,8 @@ ACTION_IDS = st.sampled_from(
     ["okta:unlock", "okta:cancel", "okta:lookup", "okta:suspend", "okta:add-to-group", "okta:", "okta:nope",
      "approval:approve", "approval:deny", "approval:cancel", "self:unlock", "self:reset-password", "self:nope",
      "okta:reset-mfa:3", "okta:history:1", "okta:activity", "okta:verify", "self:release", "access:release",
-     "access:extend", "access:request-form", "self:request", "wty:yes", "wty:no", "wty:suspend", "wty:resolve", "wty:nope"]
+     "access:extend", "access:request-form", "self:request", "access:review", "wty:yes", "wty:no", "wty:suspend",
+     "wty:resolve", "wty:nope"]
 ) | st.text(max_size=40)
 
 

@@ -36,6 +36,14 @@ VALID = [
     ("request Finance for 2h quarter close", Command(verb=Verb.REQUEST, group=GroupName(name="Finance"), duration=7200, reason="quarter close")),
     ('request "Okta Admins" FOR 90M', Command(verb=Verb.REQUEST, group=GroupName(name="Okta Admins"), duration=5400)),
     ("access", Command(verb=Verb.ACCESS)),
+    (
+        "break-glass Engineering INC-4711 checkout is down",
+        Command(verb=Verb.BREAK_GLASS, group=GroupName(name="Engineering"), reason="INC-4711 checkout is down"),
+    ),
+    (
+        'breakglass "Prod DB" for 30m <@U012AB3CD> asked',
+        Command(verb=Verb.BREAK_GLASS, group=GroupName(name="Prod DB"), duration=1800, reason="<@U012AB3CD> asked"),
+    ),
     ("access alex.kim@acme.example", Command(verb=Verb.ACCESS, target=ALEX)),
     (
         "add-to-group alex.kim@acme.example Sales for 1d INC-1 <@U012AB3CD>",
@@ -159,6 +167,11 @@ ERRORS = [
     ("cancel", "missing_argument", None, ["request id"]),
     ("add-to-group alex", "missing_argument", None, ["group"]),
     ("request Finance", "bad_duration", None, ["how long"]),
+    ("break-glass", "missing_argument", None, ["a group and a reason"]),
+    ("break-glass Engineering", "missing_argument", None, ["Say why"]),
+    ("break-glass Engineering for 1h", "missing_argument", None, ["Say why"]),
+    ("break-glass Engineering for an outage", "bad_duration", None, ["`an` is not a duration"]),
+    ("break-glass <@U012AB3CD> INC-1", "bad_group", None, ["is a person, not a group"]),
     ("request Finance for", "bad_duration", None, ["needs a duration"]),
     ("add-to-group alex Sales for 4w", "bad_duration", None, ["`4w` is not a duration"]),
     ("add-to-group alex Sales for 0h", "bad_duration", None, ["not a duration"]),
@@ -351,6 +364,10 @@ def commands(draw: st.DrawFn) -> Command:
             return Command(verb=verb, target=draw(_users), group=draw(_groups))
         case Operands.GROUP_FOR:
             return draw(st.just(Command(verb=verb)) | st.builds(lambda g, d: Command(verb=verb, group=g, **d), _groups, _timed))
+        case Operands.GROUP_REASON:  # without a duration, a reason's first word is never `for`
+            duration = draw(st.none() | st.integers(1, 10_000).map(lambda n: n * 60))
+            reason = draw(_reasons.filter(lambda r: duration is not None or r.split()[0].casefold() != "for"))
+            return Command(verb=verb, group=draw(_groups), duration=duration, reason=reason)
         case Operands.OPTIONAL_USER:
             return Command(verb=verb, target=draw(st.none() | _users))
         case Operands.REQUEST_ID:

@@ -71,3 +71,42 @@ def test_request_is_not_configured_under_verbs() -> None:
 def test_groups_spelt_twice_in_different_case_are_refused() -> None:
     found = problems(ACCESS + "    finance: {max_duration: 1h}\n")
     assert found == ["line 9: access: groups 'Finance' and 'finance' differ only in case: list each group once"]
+
+
+def with_break_glass(group: str, rule: str, text: str = ACCESS) -> str:
+    """`text` with `group` (listed under access.groups, or added) given the break_glass `rule`."""
+    if f"    {group}:\n" in text:
+        return text.replace(f"    {group}:\n", f"    {group}:\n      break_glass: {rule}\n")
+    return text + f"    {group}:\n      max_duration: 1h\n      break_glass: {rule}\n"
+
+
+def test_break_glass_is_opt_in_per_group_for_its_roles_and_an_hour_at_most() -> None:
+    policy = parse_policy(with_break_glass("Finance", '{roles: [security], channel: "#security"}'))
+    finance, admins = policy.access_group("finance"), policy.access_group("Okta Admins")
+    assert finance is not None and finance.break_glass is not None and admins is not None
+    assert (finance.break_glass.roles, finance.break_glass.max_duration) == (("security",), 3600)
+    assert policy.break_glass_channel(finance.break_glass) == "#security"
+    assert admins.break_glass is None  # not opted in
+    too_long = with_break_glass("Finance", '{roles: [security], max_duration: 2h, channel: "#security"}')
+    assert any("at most 1h" in p for p in problems(too_long))
+    nobody = with_break_glass("Finance", '{roles: [], channel: "#security"}')
+    assert any("the roles that may take it" in p for p in problems(nobody))
+
+
+def test_break_glass_never_reaches_a_privileged_group_and_needs_a_channel() -> None:
+    listed = problems(with_break_glass("Okta Admins", '{roles: [security], channel: "#security"}', ACCESS + 'privileged_groups: ["Okta Admins"]\n'))
+    assert listed == [
+        ("line 16: access.groups.Okta Admins.break_glass: 'Okta Admins' is privileged (listed in privileged_groups): "
+        "it is only ever given through approval by others: remove break_glass")
+    ]
+    role = problems(with_break_glass("Security", '{roles: [security], channel: "#security"}'))
+    assert role == [
+        ("line 21: access.groups.Security.break_glass: 'Security' is privileged (grants the role 'security'): "
+        "it is only ever given through approval by others: remove break_glass")
+    ]
+    nowhere = problems(with_break_glass("Finance", "{roles: [security]}"))
+    assert len(nowhere) == 1 and "nowhere to announce break-glass" in nowhere[0]
+    announced = parse_policy(with_break_glass("Finance", "{roles: [security]}", ACCESS + 'audit: {channel: "#okta-audit"}\n'))
+    finance = announced.access_group("Finance")
+    assert finance is not None and finance.break_glass is not None
+    assert announced.break_glass_channel(finance.break_glass) == "#okta-audit"  # the access alert channel's fallback

@@ -65,7 +65,10 @@ async def _running(
         signing_secret=ws.signing_secret, org_url=okta.org_url,
     )
     self_service = SelfService(bot.services, redis, push_timing=push)
-    helpdesk = Helpdesk(bot.services, bot.handlers.approvals, self_service, bot.handlers.helpdesk.verifier, bot.handlers.access)
+    helpdesk = Helpdesk(
+        bot.services, bot.handlers.approvals, self_service, bot.handlers.helpdesk.verifier, bot.handlers.access,
+        bot.handlers.break_glass,
+    )
     handlers = replace(bot.handlers, helpdesk=helpdesk)
     bolt = build_bolt_app(client, ws.signing_secret, handlers, bot.after_ack, redis)
     async with BackgroundServer(create_web_app(redis=redis, bolt=bolt, hook_secret=HOOK_SECRET, signing_secret=ws.signing_secret)) as server:
