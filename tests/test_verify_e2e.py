@@ -61,7 +61,8 @@ async def bot(redis_url: str) -> AsyncIterator[ChatOps]:
     async with running_bot(redis_url, policy=_policy(), push_timing=FAST) as chatops:
         b, client = chatops.bot, chatops.bot.bolt.client
         verifier = Verifier(b.services, Verifications(chatops.redis, CLOCK), FAST)
-        helpdesk = Helpdesk(b.services, b.handlers.approvals, b.handlers.helpdesk.self_service, verifier, b.handlers.access,
+        helpdesk = Helpdesk(
+            b.services, b.handlers.approvals, b.handlers.helpdesk.self_service, verifier, b.handlers.access,
             b.handlers.break_glass,
         )
         handlers = replace(b.handlers, helpdesk=helpdesk)
