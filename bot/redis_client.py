@@ -7,7 +7,8 @@ Whichever it is, the client
 - runs every Lua script once per call, however often it is sent (bot/redis_once.py);
 - with replica acknowledgements (REDIS_WAIT_REPLICAS, 1 by default with Sentinel) hands back a
   write only once replicas have it, so a failover does not drop it (bot/redis_acks.py);
-- under a burst, makes callers wait for a free connection rather than fail (a blocking pool).
+- under a burst, makes callers wait for a free connection rather than fail (a blocking pool);
+- lets a command be cancelled at any moment (bot/redis_cancel.py).
 Credentials go to the servers only: `RedisClient.where` names the server without them.
 """
 
@@ -26,6 +27,7 @@ from redis.backoff import EqualJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError, TimeoutError
 
 from bot.redis_acks import acked_connection_class
+from bot.redis_cancel import cancellable_connection_class
 from bot.redis_once import OnceRedis
 from bot.settings import Settings
 
@@ -137,7 +139,9 @@ async def ping_once(redis: aioredis.Redis) -> None:
 
 
 def _acked(base: type[AbstractConnection], replicas: int) -> type[AbstractConnection]:
-    return acked_connection_class(base, replicas) if replicas else base
+    """`base` whose commands can be cancelled, and whose writes replicas acknowledge if asked."""
+    cancellable = cancellable_connection_class(base)
+    return acked_connection_class(cancellable, replicas) if replicas else cancellable
 
 
 def _common(settings: Settings) -> dict[str, Any]:

@@ -12,8 +12,10 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from bot.redis_client import connect_redis
 from bot.redis_server import EmbeddedRedis
 from bot.server import BackgroundServer
+from bot.settings import load_settings
 
 SIM_API_TOKEN = "00sim-test-api-token"
 
@@ -34,10 +36,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    """A client on a flushed database; components share this convention: decode_responses=True."""
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    await client.flushdb()
-    yield client
+    """The bot's own client (bot/redis_client.py: decode_responses=True, retries, cancellable
+    commands) on a flushed database."""
+    client = connect_redis(load_settings(redis_url=redis_url))
+    await client.redis.flushdb()
+    yield client.redis
     await client.aclose()
 
 

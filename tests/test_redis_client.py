@@ -3,6 +3,7 @@ a script whose reply is lost takes effect once, and TLS with a CA file and an AC
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import hashlib
 import json
@@ -202,3 +203,22 @@ async def test_a_wrong_acl_password_is_refused_and_never_shown(tmp_path: Path, a
             with pytest.raises(AuthenticationError) as refused:
                 await ping_once(client.redis)
     assert "not-the-password" not in str(refused.value)
+
+
+async def test_a_blocked_stream_read_always_ends_when_cancelled(redis_url: str) -> None:
+    """The stream consumers (alerts, "was this you?") stop by being cancelled while they wait in
+    XREADGROUP BLOCK. Python 3.11's wait_for, around redis-py's sends, lost a cancellation landing as
+    a send completed (at the first attempt here), and the consumer, and the bot's shutdown, hung."""
+    async with _connected(redis_url=redis_url) as client:
+        await client.redis.xgroup_create("okc:test:stream", "readers", id="$", mkstream=True)
+
+        async def read_forever() -> None:
+            while True:
+                await client.redis.xreadgroup("readers", "r1", {"okc:test:stream": ">"}, count=10, block=10)
+
+        for attempt in range(150):
+            reading = asyncio.create_task(read_forever())
+            await asyncio.sleep(attempt % 30 / 1000)  # cancelled at each moment of a 10 ms wait, and between two
+            reading.cancel()
+            done, _ = await asyncio.wait({reading}, timeout=5)
+            assert done, f"attempt {attempt}: the cancelled read went on"
