@@ -273,7 +273,7 @@ class AlertWorker:
                     log.warning("alert worker %s: Redis unavailable (%s); retrying", self.consumer, type(exc).__name__)
                     self._group_ready = False  # a Redis that lost its data lost the group too
                     await self._unless_stopped(asyncio.sleep(1.0))
-            await self._hand_back(lanes.take_back())
+            await self._hand_back(lanes)
 
     async def process_once(self, block_ms: int | None = None) -> int:
         """Handles one batch and returns once it is handled: idle entries to take over if a reclaim scan
@@ -311,12 +311,22 @@ class AlertWorker:
             except (RedisError, OSError) as exc:
                 log.warning("alert worker %s: entries not kept fresh (%s)", self.consumer, type(exc).__name__)
 
-    async def _hand_back(self, entry_ids: list[str]) -> None:
+    async def _hand_back(self, lanes: _Lanes) -> None:
+        """Makes idle, for another worker's next reclaim scan, what this one holds and will not handle:
+        entries queued in the lanes, and those a read cut short by stop() was given but never saw
+        (pending to this consumer, in no round under way)."""
+        queued = lanes.take_back()
         try:
-            await self._set_idle(entry_ids, self.min_idle_ms)
+            pending = await self._redis.xpending_range(
+                self.stream, self.group, min="-", max="+", count=self.max_in_flight + self.batch_size,
+                consumername=self.consumer,
+            )
+            busy = set(lanes.in_flight())
+            held = set(queued) | {str(p["message_id"]) for p in pending if p["message_id"] not in busy}
+            await self._set_idle(sorted(held), self.min_idle_ms)
         except (RedisError, OSError) as exc:  # they are taken over anyway, only later
             log.warning(
-                "alert worker %s: %d entries not handed back (%s)", self.consumer, len(entry_ids), type(exc).__name__
+                "alert worker %s: %d entries not handed back (%s)", self.consumer, len(queued), type(exc).__name__
             )
 
     async def _set_idle(self, entry_ids: list[str], idle_ms: int) -> None:
@@ -324,8 +334,8 @@ class AlertWorker:
             await self._set_idle_script(keys=[self.stream], args=[self.group, self.consumer, idle_ms, *entry_ids])
 
     async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
-        """`work`'s result, or None when stop() comes first. `work` is then cancelled: an XREADGROUP cut
-        short may leave the entries Redis gave it pending, for a reclaim to take over; nothing is lost."""
+        """`work`'s result, or None when stop() comes first. `work` is then cancelled: the entries an
+        XREADGROUP cut short was given stay pending, and are handed back (`_hand_back`)."""
         task, stopped = asyncio.ensure_future(work), asyncio.ensure_future(self._stopping.wait())
         try:
             await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
