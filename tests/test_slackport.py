@@ -171,9 +171,9 @@ async def test_person_by_email_finds_the_member_or_none(ws: SlackWorkspace, slac
     assert await port.person_by_email("dee.deprovisioned@acme.example") is None  # deactivated: not found
 
 
-async def test_a_dm_channel_is_opened_once_per_member(ws: SlackWorkspace) -> None:
+async def test_a_dm_is_posted_to_the_member_without_opening_it_first(ws: SlackWorkspace) -> None:
     slack = port(ws)
-    for n in range(3):
-        await slack.dm(LEE, Reply(text=f"note {n}"))
-    assert [c.method for c in ws.calls].count("conversations.open") == 1
+    posted = [await slack.dm(LEE, Reply(text=f"note {n}")) for n in range(3)]
+    assert "conversations.open" not in [c.method for c in ws.calls]  # a Tier 3 call saved per first DM
+    assert {p.channel for p in posted} == {ws.dm_channel_id(LEE)}  # where to update them later
     assert [m.text for m in ws.messages(ws.dm_channel_id(LEE))] == ["note 0", "note 1", "note 2"]
