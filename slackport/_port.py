@@ -83,7 +83,9 @@ class SlackPort:
             self._ids.get(channel, channel),
         )
         posted = Posted(channel=response["channel"], ts=response["ts"])
-        self._ids[channel] = posted.channel
+        if channel not in self._ids:
+            self._pacer.same_as(channel, posted.channel)
+            self._ids[channel] = posted.channel
         return posted
 
     async def update(self, channel: str, ts: str, reply: Reply, *, priority: Priority = Priority.CHANNEL) -> None:
