@@ -5,8 +5,10 @@ Reading never waits for handling: each entry read goes to its user's lane (alert
 user the event is about), which handles that user's events in stream order while the consumer reads on. So a
 burst's questions are asked side by side, an event that is slow to handle holds up only its user's,
 and a user's events still meet the store in the order Okta wrote them. At most `concurrency` events
-are handled at once, and reading pauses while `max_in_flight` entries are read and not yet handled
-(the memory bound).
+are handled at once (by default a whole read: a burst's questions come out together, before the
+first answers' containment shares the process with the rest; what goes out to Slack and Okta at
+once is bounded by their clients), and reading pauses while `max_in_flight` entries are read and
+not yet handled (the memory bound).
 
 An entry is acknowledged once the flow has handled it (or it is unreadable); one the flow failed on
 stays pending and is taken over (XAUTOCLAIM) once idle `min_idle_ms`, by this consumer or another,
@@ -66,7 +68,7 @@ class EventConsumer:
         stream: str = STREAM_KEY,
         batch_size: int = 50,
         max_in_flight: int = 500,
-        concurrency: int = 16,
+        concurrency: int = 50,
         block_ms: int = 2000,
         min_idle_ms: int = 60_000,
         reclaim_every_s: float = 30.0,
