@@ -29,12 +29,15 @@ class Lanes(Generic[T]):
         limit: int,
         round_size: int = 1,
         concurrency: int | None = None,
+        name: str = "lane",
     ) -> None:
+        """`name`: its lanes' tasks are named `<name> <key>`."""
         self._tasks = tasks
         self._handle = handle
         self._entry_id = entry_id
         self._limit = limit
         self._round_size = round_size
+        self._name = name
         self._slots = asyncio.Semaphore(concurrency) if concurrency is not None else None
         self._queues: dict[str, deque[T]] = {}
         self._in_flight: set[str] = set()
@@ -70,7 +73,7 @@ class Lanes(Generic[T]):
         queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = deque()
-            self._tasks.create_task(self._lane(key, queue), name=f"lane {key}")
+            self._tasks.create_task(self._lane(key, queue), name=f"{self._name} {key}")
         queue.append(entry)
 
     def take_back(self) -> list[str]:

@@ -221,8 +221,9 @@ class AlertWorker:
         """Lanes (kept fresh) that are waited for on leaving the block, and cancelled if it is cut off."""
         async with asyncio.TaskGroup() as tasks:
             lanes = Lanes(
-                tasks, self._handle_channel, entry_id=_Item.id_of, round_size=self.batch_size, limit=self.max_in_flight
-            )
+                tasks, self._handle_channel, entry_id=_Item.id_of, round_size=self.batch_size, limit=self.max_in_flight,
+                name="alert lane",
+            )  # fmt: skip
             closed = asyncio.Event()
             if self.min_idle_ms:
                 tasks.create_task(self._keep_fresh(lanes, closed))

@@ -101,8 +101,9 @@ class EventConsumer:
         not acknowledged is taken over once idle); a Redis outage is waited out."""
         async with asyncio.TaskGroup() as tasks:
             lanes = Lanes(
-                tasks, self._handled, entry_id=_Entry.id_of, concurrency=self.concurrency, limit=self.max_in_flight
-            )
+                tasks, self._handled, entry_id=_Entry.id_of, concurrency=self.concurrency, limit=self.max_in_flight,
+                name="was-this-you lane",
+            )  # fmt: skip
             while True:
                 try:
                     room = await lanes.wait_for_room()
