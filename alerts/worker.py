@@ -8,7 +8,7 @@ entries left by a dead worker (or by a failed post) are taken over with XAUTOCLA
 are removed from the group (alerts/consumers.py). Exactly-once posting is the ledger's job
 (alerts/publisher.py).
 
-Channels do not wait for each other: each entry read goes to its channel's lane (_Lanes), which
+Channels do not wait for each other: each entry read goes to its channel's lane (alerts/lanes.py), which
 handles the channel's entries in stream order while the worker keeps reading, so a channel being
 paced through a burst holds up only itself. Reading stops while `max_in_flight` entries are in the
 lanes, and entries waiting there are kept looking fresh to the group, since they are not abandoned.
@@ -21,7 +21,6 @@ import contextlib
 import logging
 import secrets
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
@@ -34,6 +33,7 @@ from alerts.consumers import IdleConsumers
 from alerts.deadletters import DeadLetters, Parcel
 from alerts.digest import Digests, DigestSettings
 from alerts.format import AlertKind, actor_label, classify, client_ip, render_event
+from alerts.lanes import Lanes
 from alerts.ledger import DEFAULT_TTL_S, ClaimState, Ledger
 from alerts.publisher import Publisher, Refused
 from alerts.sink import Sink
@@ -99,6 +99,10 @@ class _Item:
     def parcel(self) -> Parcel:
         return Parcel(self.entry_id, self.event.uuid, self.json)
 
+    @staticmethod
+    def id_of(item: _Item) -> str:
+        return item.entry_id
+
 
 def _entries(raw: Sequence[tuple[str, list[str]]]) -> list[StreamEntry]:
     """Entries as Lua returns them: [id, [field, value, ...]]."""
@@ -110,79 +114,6 @@ async def _set_within(event: asyncio.Event, timeout: float) -> bool:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), timeout)
     return event.is_set()
-
-
-class _Lanes:
-    """A task for each channel with entries queued, handling them in the order added, in rounds of up to
-    `round_size` (one digest update per round). An entry is in flight from `add` until its round is
-    handled; at most `limit` are, which the reader awaits with `wait_for_room`."""
-
-    def __init__(
-        self,
-        tasks: asyncio.TaskGroup,
-        handle: Callable[[str, list[_Item]], Awaitable[None]],
-        round_size: int,
-        limit: int,
-    ) -> None:
-        self._tasks = tasks
-        self._handle = handle
-        self._round_size = round_size
-        self._limit = limit
-        self._queues: dict[str, deque[_Item]] = {}
-        self._in_flight: set[str] = set()
-        self._changed = asyncio.Event()  # set whenever entries leave the lanes
-
-    def in_flight(self) -> list[str]:
-        return list(self._in_flight)
-
-    def room(self) -> int:
-        return self._limit - len(self._in_flight)
-
-    async def wait_for_room(self) -> int:
-        """How many entries may be added, once that is above 0."""
-        await self._until(lambda: self.room() > 0)
-        return self.room()
-
-    async def drained(self) -> None:
-        await self._until(lambda: not self._in_flight)
-
-    async def _until(self, condition: Callable[[], bool]) -> None:
-        while not condition():
-            self._changed.clear()
-            await self._changed.wait()
-
-    def add(self, channel: str, item: _Item) -> None:
-        if item.entry_id in self._in_flight:
-            return  # taken over from ourselves (min_idle_ms=0, or idle through an outage): already queued
-        self._in_flight.add(item.entry_id)
-        queue = self._queues.get(channel)
-        if queue is None:
-            queue = self._queues[channel] = deque()
-            self._tasks.create_task(self._lane(channel, queue), name=f"alert lane {channel}")
-        queue.append(item)
-
-    def take_back(self) -> list[str]:
-        """Empties every queue; returns the ids of the entries no lane has started."""
-        ids = [item.entry_id for queue in self._queues.values() for item in queue]
-        for queue in self._queues.values():
-            queue.clear()
-        self._leave(ids)
-        return ids
-
-    def _leave(self, ids: list[str]) -> None:
-        self._in_flight.difference_update(ids)
-        self._changed.set()
-
-    async def _lane(self, channel: str, queue: deque[_Item]) -> None:
-        try:
-            while queue:
-                items = [queue.popleft() for _ in range(min(self._round_size, len(queue)))]
-                try:
-                    await self._handle(channel, items)
-                finally:
-                    self._leave([item.entry_id for item in items])
-        finally:  # an empty lane ends; the channel's next entry starts a new one
-            del self._queues[channel]
 
 
 class AlertWorker:
@@ -286,10 +217,13 @@ class AlertWorker:
         return len(entries)
 
     @contextlib.asynccontextmanager
-    async def _lanes(self) -> AsyncIterator[_Lanes]:
+    async def _lanes(self) -> AsyncIterator[Lanes[_Item]]:
         """Lanes (kept fresh) that are waited for on leaving the block, and cancelled if it is cut off."""
         async with asyncio.TaskGroup() as tasks:
-            lanes = _Lanes(tasks, self._handle_channel, round_size=self.batch_size, limit=self.max_in_flight)
+            lanes = Lanes(
+                tasks, self._handle_channel, entry_id=_Item.id_of, round_size=self.batch_size, limit=self.max_in_flight,
+                name="alert lane",
+            )  # fmt: skip
             closed = asyncio.Event()
             if self.min_idle_ms:
                 tasks.create_task(self._keep_fresh(lanes, closed))
@@ -302,7 +236,7 @@ class AlertWorker:
                 closed.set()
                 lanes.take_back()
 
-    async def _keep_fresh(self, lanes: _Lanes, closed: asyncio.Event) -> None:
+    async def _keep_fresh(self, lanes: Lanes[_Item], closed: asyncio.Event) -> None:
         """XAUTOCLAIM goes by idle time, and an entry queued behind a paced burst is not abandoned: every
         third of `min_idle_ms` the entries in the lanes are made to look just delivered."""
         while not await _set_within(closed, self.min_idle_ms / 3000):
@@ -311,7 +245,7 @@ class AlertWorker:
             except (RedisError, OSError) as exc:
                 log.warning("alert worker %s: entries not kept fresh (%s)", self.consumer, type(exc).__name__)
 
-    async def _hand_back(self, lanes: _Lanes) -> None:
+    async def _hand_back(self, lanes: Lanes[_Item]) -> None:
         """Makes idle, for another worker's next reclaim scan, what this one holds and will not handle:
         entries queued in the lanes, and those a read cut short by stop() was given but never saw
         (pending to this consumer, in no round under way)."""
@@ -380,7 +314,7 @@ class AlertWorker:
         streams = cast(list[tuple[str, list[tuple[str, dict[str, str]]]]], reply or [])
         return [StreamEntry.parse(entry_id, fields) for _, messages in streams for entry_id, fields in messages]
 
-    def _dispatch(self, lanes: _Lanes, entries: list[StreamEntry]) -> list[str]:
+    def _dispatch(self, lanes: Lanes[_Item], entries: list[StreamEntry]) -> list[str]:
         """Queues each entry in its channel's lane; returns the ids of those with nothing to post."""
         settled: list[str] = []
         for entry in entries:

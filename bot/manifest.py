@@ -23,15 +23,13 @@ EXAMPLE_URL = "https://okta-chatops.example.com"
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     # `okta-chatops check`, and Bolt's own start-up call
     "auth.test": (),
-    "chat.postMessage": ("chat:write",),
+    "chat.postMessage": ("chat:write",),  # to channels, and to a member's id: a DM (Slack opens it)
     "chat.postEphemeral": ("chat:write",),
     "chat.update": ("chat:write",),
     # alerts: find a message posted before a crash (dedup), in a public or private alert channel
     "conversations.history": ("channels:history", "groups:history"),
     # alerts: a channel's id from its name, public or private
     "conversations.list": ("channels:read", "groups:read"),
-    # direct messages (results, approvals, self-service): one-to-one conversations only
-    "conversations.open": ("im:write",),
     # the caller's profile; its email (matched to the Okta login) needs users:read.email
     "users.info": ("users:read", "users:read.email"),
     "users.lookupByEmail": ("users:read.email",),  # the employee an Okta event is about (confirm/)

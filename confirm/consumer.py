@@ -1,12 +1,14 @@
 """The flow's own consumer group on the alert stream (`okc:alerts:events`): every event the hook
 receives reaches the flow as well as the alert workers, and neither waits for the other.
 
-Reading never waits for handling: each entry read goes to its user's lane (the Okta user the event
-is about), which handles that user's events in stream order while the consumer reads on. So a
+Reading never waits for handling: each entry read goes to its user's lane (alerts/lanes.py; the Okta
+user the event is about), which handles that user's events in stream order while the consumer reads on. So a
 burst's questions are asked side by side, an event that is slow to handle holds up only its user's,
 and a user's events still meet the store in the order Okta wrote them. At most `concurrency` events
-are handled at once, and reading pauses while `max_in_flight` entries are read and not yet handled
-(the memory bound).
+are handled at once (by default a whole read: a burst's questions come out together, before the
+first answers' containment shares the process with the rest; what goes out to Slack and Okta at
+once is bounded by their clients), and reading pauses while `max_in_flight` entries are read and
+not yet handled (the memory bound).
 
 An entry is acknowledged once the flow has handled it (or it is unreadable); one the flow failed on
 stays pending and is taken over (XAUTOCLAIM) once idle `min_idle_ms`, by this consumer or another,
@@ -21,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
@@ -31,6 +32,7 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError, ResponseError
 
 from alerts.format import subject_user
+from alerts.lanes import Lanes
 from alerts.stream import STREAM_KEY
 from oktaclient.models import LogEvent
 
@@ -51,55 +53,9 @@ class _Entry:
         subject = subject_user(self.event) if self.event is not None else None
         return f"user:{subject.id or subject.alternateId}" if subject is not None else f"entry:{self.id}"
 
-
-class _Lanes:
-    """A task per lane with entries queued, handling them in the order added, `concurrency` events at
-    once across lanes. An entry is in flight from `add` until handled; the reader awaits `room()`
-    (at most `limit` in flight)."""
-
-    def __init__(
-        self, tasks: asyncio.TaskGroup, handle: Callable[[_Entry], Awaitable[None]], *, concurrency: int, limit: int
-    ) -> None:
-        self._tasks = tasks
-        self._handle = handle
-        self._slots = asyncio.Semaphore(concurrency)
-        self._limit = limit
-        self._queues: dict[str, deque[_Entry]] = {}
-        self._in_flight: set[str] = set()
-        self._left = asyncio.Event()  # set whenever an entry leaves
-
-    async def room(self) -> int:
-        """How many entries may be added, once that is above 0."""
-        while len(self._in_flight) >= self._limit:
-            self._left.clear()
-            await self._left.wait()
-        return self._limit - len(self._in_flight)
-
-    def queued(self, entry_id: str) -> bool:
-        return entry_id in self._in_flight
-
-    def add(self, entry: _Entry) -> None:
-        self._in_flight.add(entry.id)
-        lane = entry.lane
-        queue = self._queues.get(lane)
-        if queue is None:
-            queue = self._queues[lane] = deque()
-            self._tasks.create_task(self._run(lane, queue))
-        queue.append(entry)
-
-    async def _run(self, lane: str, queue: deque[_Entry]) -> None:
-        try:
-            while queue:
-                entry = queue[0]
-                try:
-                    async with self._slots:
-                        await self._handle(entry)
-                finally:
-                    queue.popleft()
-                    self._in_flight.discard(entry.id)
-                    self._left.set()
-        finally:  # an empty lane ends; the user's next event starts a new one
-            del self._queues[lane]
+    @staticmethod
+    def id_of(entry: _Entry) -> str:
+        return entry.id
 
 
 class EventConsumer:
@@ -112,7 +68,7 @@ class EventConsumer:
         stream: str = STREAM_KEY,
         batch_size: int = 50,
         max_in_flight: int = 500,
-        concurrency: int = 16,
+        concurrency: int = 50,
         block_ms: int = 2000,
         min_idle_ms: int = 60_000,
         reclaim_every_s: float = 30.0,
@@ -144,19 +100,24 @@ class EventConsumer:
         """Reads entries into the lanes until cancelled (which cuts the lanes off too: what they had
         not acknowledged is taken over once idle); a Redis outage is waited out."""
         async with asyncio.TaskGroup() as tasks:
-            lanes = _Lanes(tasks, self._handled, concurrency=self.concurrency, limit=self.max_in_flight)
+            lanes = Lanes(
+                tasks, self._handled, entry_id=_Entry.id_of, concurrency=self.concurrency, limit=self.max_in_flight,
+                name="was-this-you lane",
+            )  # fmt: skip
             while True:
                 try:
-                    room = await lanes.room()
+                    room = await lanes.wait_for_room()
                     for entry_id, fields in await self._fetch(min(room, self.batch_size), lanes.queued):
-                        lanes.add(_Entry(entry_id, _event(entry_id, fields)))
+                        entry = _Entry(entry_id, _event(entry_id, fields))
+                        lanes.add(entry.lane, entry)
                 except (RedisError, OSError) as exc:
                     log.warning("was-this-you consumer %s: Redis unavailable (%s)", self.consumer, type(exc).__name__)
                     await asyncio.sleep(1.0)
 
-    async def _handled(self, entry: _Entry) -> None:
-        """Hands the event to the flow and acknowledges it; a failure leaves it pending (taken over
-        once idle). Never raises: a lane outlives its events."""
+    async def _handled(self, _lane: str, entries: list[_Entry]) -> None:
+        """Hands the event (a lane's round is one) to the flow and acknowledges it; a failure leaves
+        it pending (taken over once idle). Never raises: a lane outlives its events."""
+        (entry,) = entries
         if entry.event is not None:
             try:
                 await self._handle(entry.event)

@@ -25,6 +25,7 @@ from alerts.ledger import Ledger
 from audit.record import AuditRecord, Source
 from audit.recorder import Recorder, now
 from confirm import messages
+from confirm.accounts import UNREACHABLE, SlackAccounts
 from confirm.observe import ANSWERS, CONTAINMENT, Answer
 from confirm.signals import Detector
 from confirm.store import NewEvent, Question, QuestionStore, State
@@ -67,6 +68,7 @@ class WasThisYouFlow:
         self.store = QuestionStore(redis, lease_s=lease_s)
         self._detector = Detector(redis, self.rules)
         self._alerts = Ledger(redis, stale_ms=60_000)  # read only: where each event's alert was posted
+        self._accounts = SlackAccounts(redis, okta, slack)
         self._okta = okta
         self._slack = slack
         self._identities = identities
@@ -215,7 +217,12 @@ class WasThisYouFlow:
             await self._escalate(q, events, fence)
 
     async def _ask(self, q: Question, events: list[LogEvent], fence: int) -> None:
-        person_id = await self._slack_account(q)
+        person_id = await self._accounts.of(q.okta_id, q.login)
+        # A DM claimed under an earlier fence and not recorded: its worker died while sending it, and
+        # it may be in Slack. At most one DM: none is sent again (the deadline still escalates).
+        unsure = q.dm is None and q.dm_claim != ""
+        if person_id is not None and q.dm is None and not unsure:
+            person_id = await self._send_question(q, events, fence, person_id)
         if person_id is None:
             moved = await self.store.advance(
                 q.id, fence, State.NEW, to=State.ESCALATING, keep_due=True, reason="no_slack_account", answer="timeout"
@@ -223,23 +230,33 @@ class WasThisYouFlow:
             if moved:
                 await self._escalate(await self._reread(q), events, fence)
             return
-        # A DM claimed under an earlier fence and not recorded: its worker died while sending it, and
-        # it may be in Slack. At most one DM: none is sent again (the deadline still escalates).
-        unsure = q.dm is None and q.dm_claim != ""
-        if q.dm is None and not unsure:
-            await self._send_question(q, events, fence, person_id)
         deadline = self._clock() + self.rules.answer_within
         if await self.store.advance(q.id, fence, State.NEW, to=State.ASKING, due=deadline, deadline=deadline):
             note = "; the DM may not have reached them (a restart while sending it)" if unsure else ""
             await self._record(SYSTEM, "asked", q, detail=f"{q.signal}; asked <@{person_id}>{note}")
 
-    async def _send_question(self, q: Question, events: list[LogEvent], fence: int, person_id: str) -> None:
+    async def _send_question(self, q: Question, events: list[LogEvent], fence: int, person_id: str) -> str | None:
+        """Sends the question; returns whom it went to. A member whom the DM no longer reaches (an
+        account kept in confirm/accounts.py since deactivated, say) is looked up afresh, once: None
+        when Slack knows nobody by the email now."""
+        try:
+            await self._send_to(q, events, fence, person_id)
+            return person_id
+        except SlackError as exc:
+            if not (exc.certain and exc.error in UNREACHABLE):
+                raise
+        found = await self._accounts.of(q.okta_id, q.login, fresh=True)
+        if found is not None:
+            await self._send_to(q, events, fence, found)
+        return found
+
+    async def _send_to(self, q: Question, events: list[LogEvent], fence: int, person_id: str) -> None:
         """Claims the DM (whom it is for, under this fence), sends it, notes where it went. A click
         that comes before the question is recorded as asked finds it open (store: answer)."""
         if not await self.store.advance(q.id, fence, State.NEW, keep_due=True, slack_id=person_id, dm_claim=fence):
             raise _Superseded
         try:
-            dm = await self._slack.dm(person_id, messages.question(await self._reread(q), events[0]))
+            dm = await self._slack.dm(person_id, messages.question(q, events[0]))
         except SlackError as exc:
             if exc.certain:  # nothing was sent: the claim goes, and the next attempt sends it
                 await self.store.advance(q.id, fence, State.NEW, keep_due=True, dm_claim="")
@@ -289,7 +306,7 @@ class WasThisYouFlow:
             await self._record(SYSTEM, "reported", q, source="hook")
         await self._post_incident(q, events, fence, State.CONTAINING)
         if not q.slack_id:
-            person = await self._slack_account(q)
+            person = await self._accounts.of(q.okta_id, q.login)
             q = q if person is None else await self._with_slack_id(q, fence, person)
         await self._tell_employee(q, messages.contained_dm(q, events[0]))
         await self.store.advance(q.id, fence, State.CONTAINING, to=State.CONTAINED)
@@ -362,18 +379,6 @@ class WasThisYouFlow:
                 await self._slack.dm(q.slack_id, reply)
         except SlackError as exc:  # the outcome stands; the employee misses a message
             log.warning("was-this-you %s: employee not told (%s)", q.id, exc.error)
-
-    async def _slack_account(self, q: Question) -> str | None:
-        """The employee's Slack member id, by the Okta user's email (their login if none)."""
-        try:
-            profile = (await self._okta.get_user(q.okta_id)).profile
-            email = profile.email or profile.login
-        except OktaError:
-            email = q.login
-        person = await self._slack.person_by_email(email) if "@" in email else None
-        if person is None or person.deleted or person.is_bot:
-            return None
-        return person.id
 
     async def _with_slack_id(self, q: Question, fence: int, slack_id: str) -> Question:
         await self.store.advance(q.id, fence, q.state, keep_due=True, slack_id=slack_id)

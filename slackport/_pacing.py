@@ -34,6 +34,12 @@ class ChannelPacer:
         if slot > now:
             await asyncio.sleep(slot - now)
 
+    def same_as(self, alias: str, channel_id: str) -> None:
+        """`alias` (a name, or a member's id for their DM) turned out to be `channel_id`: sends to
+        either take their turns in one bucket, after those already reserved under the alias."""
+        if alias != channel_id and alias in self._due:
+            self._due[channel_id] = max(self._due.get(channel_id, 0.0), self._due.pop(alias))
+
     def hold(self, channel: str, seconds: float) -> None:
         """Slack answered 429 for `channel`: nothing goes to it for `seconds`."""
         until = self._clock() + seconds

@@ -60,8 +60,8 @@ class SlackPort:
         self._slots = PrioritySlots(concurrency)
         self._backlog = backlog
         self._lookup_pages = lookup_pages
-        self._ids: dict[str, str] = {}  # channel name -> id, learnt from posts and conversations.list
-        self._dms: dict[str, str] = {}  # member id -> the bot's DM channel with them
+        # channel name (or member id: their DM) -> id, learnt from posts and conversations.list
+        self._ids: dict[str, str] = {}
         self._queues: dict[str, deque[Reply]] = {}
         self._lanes: set[asyncio.Task[None]] = set()
 
@@ -83,7 +83,9 @@ class SlackPort:
             self._ids.get(channel, channel),
         )
         posted = Posted(channel=response["channel"], ts=response["ts"])
-        self._ids[channel] = posted.channel
+        if channel not in self._ids:
+            self._pacer.same_as(channel, posted.channel)
+            self._ids[channel] = posted.channel
         return posted
 
     async def update(self, channel: str, ts: str, reply: Reply, *, priority: Priority = Priority.CHANNEL) -> None:
@@ -95,13 +97,10 @@ class SlackPort:
         )
 
     async def dm(self, user_id: str, reply: Reply) -> Posted:
-        channel = self._dms.get(user_id)
-        if channel is None:  # the bot's DM with a member keeps its id: opened once per process
-            opened = await self._call(
-                "conversations.open", lambda: self._client.conversations_open(users=user_id), Priority.PERSON
-            )
-            channel = self._dms[user_id] = opened["channel"]["id"]
-        return await self.post(channel, reply, priority=Priority.PERSON)
+        """A message in the bot's DM with a member, posted to the member's id: Slack opens the DM
+        itself (no conversations.open, a Tier 3 call, ahead of a first DM) and answers its id, by
+        which the DM is paced from then on (`post` learns it)."""
+        return await self.post(user_id, reply, priority=Priority.PERSON)
 
     async def ephemeral(self, channel: str, user_id: str, reply: Reply) -> None:
         await self._call(

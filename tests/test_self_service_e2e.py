@@ -125,7 +125,9 @@ async def _announced(ops: ChatOps, count: int = 1, channel: str = "helpdesk") ->
         if len(ops.ws.messages(channel)) >= count:
             break
         seen = {m.ts for m in ops.ws.messages(channel)}
-        await ops.ws.wait_for_message(lambda m, seen=seen: m.channel == channel_id and m.ts not in seen, timeout=10)
+        await ops.ws.wait_for_message(  # a channel line, not an ephemeral reply there
+            lambda m, seen=seen: m.channel == channel_id and m.ephemeral_to is None and m.ts not in seen, timeout=10
+        )
     return [m.text for m in ops.ws.messages(channel)]
 
 

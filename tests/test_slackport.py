@@ -171,9 +171,17 @@ async def test_person_by_email_finds_the_member_or_none(ws: SlackWorkspace, slac
     assert await port.person_by_email("dee.deprovisioned@acme.example") is None  # deactivated: not found
 
 
-async def test_a_dm_channel_is_opened_once_per_member(ws: SlackWorkspace) -> None:
+async def test_a_dm_is_posted_to_the_member_without_opening_it_first(ws: SlackWorkspace) -> None:
     slack = port(ws)
-    for n in range(3):
-        await slack.dm(LEE, Reply(text=f"note {n}"))
-    assert [c.method for c in ws.calls].count("conversations.open") == 1
+    posted = [await slack.dm(LEE, Reply(text=f"note {n}")) for n in range(3)]
+    assert "conversations.open" not in [c.method for c in ws.calls]  # a Tier 3 call saved per first DM
+    assert {p.channel for p in posted} == {ws.dm_channel_id(LEE)}  # where to update them later
     assert [m.text for m in ws.messages(ws.dm_channel_id(LEE))] == ["note 0", "note 1", "note 2"]
+
+
+async def test_posts_by_name_and_then_by_the_id_learnt_share_one_pace_within_slack_limits(ws: SlackWorkspace) -> None:
+    ws.rate_limits.enabled = True  # Slack's own: a burst of 5 to a channel, then 1 a second
+    slack = port(ws, pacing_s=1.0, burst=3)
+    for _ in range(2):  # the first three reserve turns under the name; the next three come after them
+        await asyncio.gather(*(slack.post("#okta-audit", Reply(text="line")) for _ in range(3)))
+    assert [status for status, _ in posts(ws, "#okta-audit")] == [200] * 6  # never a 429

@@ -26,11 +26,11 @@ LEASE_S = 60
 
 
 def questions_sent(scene: Scene, user_id: str) -> int:
-    """The questions posted to the user's DM (whatever became of them since)."""
+    """The questions posted to the user's DM, by its id or the user's (whatever became of them since)."""
     ws = scene.chatops.ws
     return len([
         c for c in ws.calls
-        if c.method == "chat.postMessage" and c.args.get("channel") == ws.dm_channel_id(user_id)
+        if c.method == "chat.postMessage" and ws.channel_id(str(c.args.get("channel"))) == ws.dm_channel_id(user_id)
         and "Was this you?" in str(c.args.get("text"))
     ])  # fmt: skip
 
