@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 
 from alerts.deadletters import DEAD_KEY
@@ -22,6 +23,8 @@ from slacksim import SlackWorkspace
 from tests.alerts_support import delivery, log_event, uuids
 from tests.chatops_support import EXAMPLE_POLICY, HOOK_SECRET
 from tests.process_support import production_env, serve_process
+
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
 
 # The example policy, with MFA resets sent to #general first: the bot is not in #general.
 POISON_RULE = '  rules:\n    - match: {event_type: "user.mfa.factor.reset_all"}\n      channel: "#general"\n'

@@ -115,6 +115,7 @@ def _approve_in_own_process(redis_url: str, approval_id: str, approvers: list[st
     return asyncio.run(run())
 
 
+@pytest.mark.slow  # a real process
 async def test_separate_processes_execute_once(replicas: list[ApprovalStore], redis_url: str) -> None:
     ids = [await create(replicas[0], n=2) for _ in range(5)]
     # spawn, not fork: the test process runs an event loop and the redis-server log thread

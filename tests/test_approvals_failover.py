@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from audit import AuditLog
 from bot.server import BackgroundServer
 from oktaclient.models import UserStatus
@@ -16,6 +18,8 @@ from tests.chatops_support import ARJUN, HANA
 from tests.helpdesk_support import new_user
 from tests.process_support import production_env, request_approval, served_bot
 from tests.test_approvals_slack import approval_id, writes
+
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
 
 LEASE_S = 3.0
 # the sweeper's wake-up and the Slack update after the lease runs out, on a loaded machine

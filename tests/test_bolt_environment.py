@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.server import BackgroundServer
 from slacksim import SlackWorkspace
 from tests.chatops_support import HANA
 from tests.process_support import production_env, serve_process
+
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
 
 
 async def test_a_deployment_starts_without_warnings_and_bolt_ignores_the_environment(

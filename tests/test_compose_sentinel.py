@@ -23,6 +23,8 @@ from bot.settings import load_settings
 from tests.conftest import free_port
 from tests.redis_sentinel_support import Server
 
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
+
 COMPOSE = Path(__file__).resolve().parents[1] / "deploy" / "docker-compose.sentinel.yml"
 PASSWORDS = {"REDIS_PASSWORD": "bot-password", "REDIS_ADMIN_PASSWORD": "admin-password", "SENTINEL_PASSWORD": "s-password"}
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 
 from bot.runtime import EXIT_REDIS_LOST
@@ -19,6 +20,8 @@ from oktasim import OktaOrg
 from slacksim import SlackWorkspace
 from tests.chatops_support import ARJUN, HANA
 from tests.process_support import production_env, served_bot
+
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
 
 BOUND_S = 30.0
 EXIT_WITHIN_S = 60.0  # killed during start-up, the step under way first spends the client's retries (about 20 s)

@@ -67,6 +67,7 @@ def test_the_image_user_is_the_dockerfiles() -> None:
     assert users == [f"{IMAGE_USER[0]}:{IMAGE_USER[1]}"]
 
 
+@pytest.mark.slow  # a real process
 def test_keygen_without_the_right_to_give_the_key_away_says_how_and_leaves_nothing(tmp_path: Path) -> None:
     out = tmp_path / "okta-chatops.key"
     if os.geteuid() == 0:  # root without CAP_CHOWN is any user giving a file away
@@ -134,6 +135,7 @@ async def simulator_with_service_app(tmp_path: Path) -> AsyncIterator[tuple[str,
         await process.wait()
 
 
+@pytest.mark.slow  # a real process
 async def test_the_simulator_registers_the_service_app_from_its_cli(
     simulator_with_service_app: tuple[str, str, Path],
 ) -> None:
@@ -146,6 +148,7 @@ async def test_the_simulator_registers_the_service_app_from_its_cli(
             await okta.get_user(ERIN)
 
 
+@pytest.mark.slow  # a real process
 def test_the_simulator_refuses_a_file_that_holds_no_jwk(tmp_path: Path) -> None:
     bad = tmp_path / "key.json"
     bad.write_text('["not", "a", "jwk"]')

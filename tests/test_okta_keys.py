@@ -97,6 +97,7 @@ def test_small_keys_are_refused_as_okta_refuses_them() -> None:
         load_signing_keys(_pem(small))
 
 
+@pytest.mark.slow  # a real process
 def test_a_key_file_the_bot_cannot_read_names_owner_mode_and_user(
     two_keys: tuple[SigningKey, SigningKey], tmp_path: Path
 ) -> None:

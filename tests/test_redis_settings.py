@@ -79,6 +79,7 @@ def test_a_bad_url_is_never_echoed_with_its_password() -> None:
     assert problem.startswith("REDIS_URL:") and "hunter2-secret" not in problem
 
 
+@pytest.mark.slow  # a real process
 def test_serve_refuses_sentinels_without_a_master_before_starting_anything(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     env.update(REDIS_SENTINELS="sentinel-1:26379,sentinel-2:26379", REDIS_SENTINEL_PASSWORD="sentinel-secret",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.server import BackgroundServer
 from slacksim import SlackWorkspace
@@ -19,6 +20,8 @@ from tests.alerts_support import delivery, log_event
 from tests.chatops_support import HOOK_SECRET
 from tests.conftest import free_port
 from tests.process_support import production_env, served_bot
+
+pytestmark = pytest.mark.slow  # real processes (the serve command, a browser, Docker): CI runs them, `-m "not slow"` skips them
 
 
 async def _serve(env: dict[str, str], tmp_path: Path, *, hook_headers: dict[str, str] | None = None) -> tuple[
