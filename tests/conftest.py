@@ -6,11 +6,13 @@ Nothing here patches project code: every fixture is a real server on loopback.
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from hypothesis import settings
 
 from bot.redis_client import connect_redis
 from bot.redis_server import EmbeddedRedis
@@ -18,6 +20,27 @@ from bot.server import BackgroundServer
 from bot.settings import load_settings
 
 SIM_API_TOKEN = "00sim-test-api-token"
+
+# Test modules are compiled (and their asserts rewritten) once, not by every xdist worker on every run,
+# even where PYTHONDONTWRITEBYTECODE is set: that costs each worker about 4 s of CPU.
+sys.dont_write_bytecode = False
+
+QUICK_SHARE = 4  # `-m "not slow"` is for quick feedback: property tests try a quarter of their examples
+_quick = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _quick
+    _quick = "not slow" in (config.option.markexpr or "")
+    if _quick:  # for the property tests that leave the number of examples to the profile
+        settings.register_profile("quick", max_examples=100 // QUICK_SHARE)
+        settings.load_profile("quick")
+
+
+def examples(count: int) -> int:
+    """How many examples a property test tries: `count`, or a quarter of it for quick feedback; the
+    whole suite (CI) tries them all."""
+    return max(10, count // QUICK_SHARE) if _quick else count
 
 
 def free_port() -> int:

@@ -15,6 +15,7 @@ from policy import Verb, load_policy
 from slackport import blockkit as bk
 from slacksim import BLOCK_KIT_LIMITS, view_problems
 from tests.chatops_support import EXAMPLE_POLICY
+from tests.conftest import examples
 
 POLICY = load_policy(EXAMPLE_POLICY)
 
@@ -42,7 +43,7 @@ def test_a_cap_off_the_ladder_is_offered_in_whole_minutes_and_one_under_a_minute
 names = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=255)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(names, st.integers(1, 365 * 86400)), min_size=1, max_size=150, unique_by=lambda g: g[0]))
 def test_the_form_fits_slacks_limits_for_any_groups(groups: list[tuple[str, int]]) -> None:
     fitting = sum(len(name) <= bk.OPTION_VALUE and cap >= 60 for name, cap in groups)

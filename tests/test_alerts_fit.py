@@ -22,11 +22,12 @@ from oktaclient.models import LogEvent
 from slackport import SlackPort
 from slacksim import SlackWorkspace
 from tests.alerts_support import ALERTS, ORG_URL, slack_stand_in
+from tests.conftest import examples
 from tests.test_blockkit_properties import events, okta_text, rows
 
 # The stand-in is started once per test, not per example: each example posts messages of its own.
 EXAMPLES = settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 MOMENT = datetime(2026, 3, 3, 9, 15, tzinfo=UTC)
 hostile_events = st.builds(lambda e, uuid: e.model_copy(update={"uuid": uuid}), events, okta_text(2100, 1))

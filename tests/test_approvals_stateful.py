@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from approvals import ApprovalRequest, ApprovalState, ApprovalStore, Refusal, TransitionResult
+from tests.conftest import examples
 
 S = ApprovalState
 USERS = st.sampled_from(["U1", "U2", "U3", "U4"])
@@ -200,6 +201,6 @@ def test_random_operation_sequences_keep_the_invariants(redis_url: str) -> None:
     run_state_machine_as_test(
         OnTheTestServer,
         settings=settings(
-            max_examples=30, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+            max_examples=examples(30), stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
         ),
     )

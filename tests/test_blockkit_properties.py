@@ -28,10 +28,11 @@ from policy import ApprovalRule, Verb
 from slackport import Reply
 from slackport import blockkit as bk
 from slacksim import BLOCK_KIT_LIMITS, message_problems, view_problems
+from tests.conftest import examples
 
 ORG_URL = "https://acme.okta.com"
 MOMENT = datetime(2026, 3, 3, 9, 15, tzinfo=UTC)
-EXAMPLES = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # what breaks lengths: entities that grow when escaped, markup, wide characters
 NASTY = ["&", "<", ">", "&<>", "a", "é", "日", "😀", "*", "`", " ", "<!channel>"]
 

@@ -24,10 +24,10 @@ from redis.asyncio import Redis
 
 from bot.server import BackgroundServer
 from tests.chatops_support import ERIN, HANA, HOOK_SECRET, ChatOps, run_chatops
-from tests.conftest import SIM_API_TOKEN
+from tests.conftest import SIM_API_TOKEN, examples
 
 FUZZ = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 
 CONTENT_TYPES = st.sampled_from(

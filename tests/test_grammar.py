@@ -26,6 +26,7 @@ from commands.grammar import (
 )
 from commands.verbs import VERB_SPECS, Operands, help_text
 from policy.verbs import Verb
+from tests.conftest import examples
 
 ALEX = Login(login="alex.kim@acme.example")
 ADMINS = GroupName(name="Okta Admins")
@@ -399,7 +400,7 @@ _pieces = st.sampled_from(
 _grammarish = st.lists(_pieces, max_size=12).map("".join)
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.one_of(st.text(max_size=MAX_LENGTH + 50), _grammarish))
 def test_parse_never_raises_and_errors_are_usable(text: str) -> None:
     result = parse(text)
@@ -409,7 +410,7 @@ def test_parse_never_raises_and_errors_are_usable(text: str) -> None:
         assert isinstance(parse(result.example), Command)
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(commands())
 def test_render_then_parse_round_trips(command: Command) -> None:
     assert parse(render(command)) == command
@@ -418,7 +419,7 @@ def test_render_then_parse_round_trips(command: Command) -> None:
 _space = st.text(st.sampled_from(" \t\n\u00a0\u2003"), min_size=1, max_size=3)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(commands(), st.data())
 def test_verbs_ignore_case_separators_and_whitespace(command: Command, data: st.DataObject) -> None:
     verb, _, rest = render(command).partition(" ")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from oktaclient import OktaClient, search
 from oktaclient.search import SearchSyntaxError
 from oktasim import OktaOrg
+from tests.conftest import examples
 
 
 def test_renders_okta_syntax_with_quoted_escaped_values() -> None:
@@ -101,7 +102,7 @@ def test_expressions_round_trip_through_parse(expr: search.Expression) -> None:
 _serial = itertools.count()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.text(min_size=1, max_size=40))
 async def test_email_eq_matches_exactly_the_users_with_that_value(
     okta_org: OktaOrg, okta: OktaClient, value: str
