@@ -11,8 +11,8 @@ from tests.helpdesk_support import ask, new_user
 async def test_with_the_audit_channel_throttled_the_answer_comes_first_and_the_line_later(chatops: ChatOps) -> None:
     ws = chatops.ws
     audit = ws.channel_id("okta-audit")
-    # Refused for the next ~8 s (4 tries, Retry-After 2): far longer than three answers take.
-    ws.fail_next("chat.postMessage", status=429, retry_after=2, times=4, channel="okta-audit")
+    # Refused for the next ~3 s (3 tries, Retry-After 1): far longer than three answers take.
+    ws.fail_next("chat.postMessage", status=429, retry_after=1, times=3, channel="okta-audit")
     users = [new_user(chatops.org, UserStatus.LOCKED_OUT) for _ in range(3)]
 
     for user in users:
