@@ -4,6 +4,7 @@ with a clock moved by hand (no sleeps): given, reminded, extended, released, end
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,6 +16,7 @@ from oktasim import OktaOrg
 from slacksim import Message, SlackWorkspace
 from tests.access_support import ManualClock, grants_on, removals
 from tests.chatops_support import ERIN, HANA
+from tests.conftest import SIM_API_TOKEN
 
 ERIN_LOGIN = "erin.employee@acme.example"
 
@@ -155,7 +157,18 @@ async def test_a_membership_removed_by_hand_or_a_deleted_group_ends_the_grant_wi
     assert sorted(r.outcome for r in ends) == ["unchanged", "unchanged"]
 
 
-async def test_a_removal_okta_refuses_is_retried_with_backoff_and_security_is_told(grants, okta, okta_org, ws, clock) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+async def quick_okta(okta_sim) -> AsyncIterator[OktaClient]:  # type: ignore[no-untyped-def]
+    """A client whose own retries wait 10 ms, not 0.5 s and more: the grants' retries are under test,
+    on the test's clock."""
+    async with OktaClient.from_api_token(okta_sim.url, SIM_API_TOKEN, backoff=0.01) as client:
+        yield client
+
+
+async def test_a_removal_okta_refuses_is_retried_with_backoff_and_security_is_told(redis, quick_okta, okta_org, ws, slack, clock) -> None:  # type: ignore[no-untyped-def]
+    ws.rate_limits.enabled = False
+    okta = quick_okta
+    grants = grants_on(redis, okta, ws, clock)
     given = await give(grants, okta, "Finance")
     clock.advance(3600)
     group = given.grant.group_id
