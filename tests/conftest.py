@@ -25,13 +25,27 @@ SIM_API_TOKEN = "00sim-test-api-token"
 # even where PYTHONDONTWRITEBYTECODE is set: that costs each worker about 4 s of CPU.
 sys.dont_write_bytecode = False
 
-QUICK_SHARE = 4  # `-m "not slow"` is for quick feedback: property tests try a quarter of their examples
+# `-m "not slow"` is for quick feedback: it runs in QUICK_WORKERS xdist workers unless -n says otherwise,
+# and property tests try a QUICK_SHARE-th of their examples. The whole suite (CI) tries them all.
+QUICK_WORKERS = 4
+QUICK_SHARE = 4
 _quick = False
+
+
+def _quick_tier(config: pytest.Config) -> bool:
+    return "not slow" in (config.option.markexpr or "")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # before xdist's own hook, which turns -n into workers; a worker (workerinput) runs its share alone
+    if _quick_tier(config) and getattr(config.option, "numprocesses", 0) is None and not hasattr(config, "workerinput"):
+        config.option.numprocesses = QUICK_WORKERS
 
 
 def pytest_configure(config: pytest.Config) -> None:
     global _quick
-    _quick = "not slow" in (config.option.markexpr or "")
+    _quick = _quick_tier(config)
     if _quick:  # for the property tests that leave the number of examples to the profile
         settings.register_profile("quick", max_examples=100 // QUICK_SHARE)
         settings.load_profile("quick")
