@@ -41,6 +41,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     # before xdist's own hook, which turns -n into workers; a worker (workerinput) runs its share alone
     if _quick_tier(config) and getattr(config.option, "numprocesses", 0) is None and not hasattr(config, "workerinput"):
         config.option.numprocesses = QUICK_WORKERS
+        config.option.dist = "worksteal"  # a worker left with a long test hands its queue to idle ones
 
 
 def pytest_configure(config: pytest.Config) -> None:
