@@ -65,7 +65,9 @@ def clock() -> ManualClock:
 async def bot(ws, slack, okta_org, okta, redis, clock) -> AsyncIterator[ChatOps]:  # type: ignore[no-untyped-def]
     """The whole bot on `clock`: its access service is not running, tests call its tick."""
     ws.rate_limits.enabled = False  # DMs, channel lines and updates in quick succession; pacing is not under test
-    async for running in run_chatops(ws=ws, slack_url=slack.url, org=okta_org, okta=okta, redis=redis, clock=clock):
+    async for running in run_chatops(
+        ws=ws, slack_url=slack.url, org=okta_org, okta=okta, redis=redis, clock=clock, slack_pacing_s=0
+    ):
         yield running
 
 

@@ -68,6 +68,7 @@ async def run_chatops(
     push_timing: PushTiming = DEFAULT_TIMING,
     clock: Clock | None = None,
     approval_lease_s: float = LEASE_S,
+    slack_pacing_s: float = 1.0,
 ) -> AsyncIterator[ChatOps]:
     client = AsyncWebClient(token=ws.bot_token, base_url=f"{slack_url}/api/")
     bot = assemble(
@@ -81,6 +82,7 @@ async def run_chatops(
         push_timing=push_timing,
         clock=clock,
         approval_lease_s=approval_lease_s,
+        slack_pacing_s=slack_pacing_s,
     )
     app = create_web_app(redis=redis, bolt=bot.bolt, hook_secret=HOOK_SECRET, signing_secret=ws.signing_secret)
     async with BackgroundServer(app) as server:
