@@ -177,6 +177,7 @@ async def test_approvals_lists_pending_requests(chatops: ChatOps) -> None:
 # --- deciding ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a stress run
 async def test_fifty_concurrent_clicks_on_three_replicas_run_the_action_exactly_once(
     chatops: ChatOps, ws: SlackWorkspace, slack: BackgroundServer, okta_org: OktaOrg,
     okta_sim: BackgroundServer, redis_url: str,

@@ -216,7 +216,7 @@ async def test_a_blocked_stream_read_always_ends_when_cancelled(redis_url: str) 
             while True:
                 await client.redis.xreadgroup("readers", "r1", {"okc:test:stream": ">"}, count=10, block=10)
 
-        for attempt in range(150):
+        for attempt in range(60):
             reading = asyncio.create_task(read_forever())
             await asyncio.sleep(attempt % 30 / 1000)  # cancelled at each moment of a 10 ms wait, and between two
             reading.cancel()
