@@ -4,6 +4,7 @@ none, an ephemeral message in the channel (a DM when there is no channel)."""
 
 from __future__ import annotations
 
+import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from actions.invocation import Invocation
@@ -17,12 +18,17 @@ class ResponseUrlResponder:
         self._respond = respond
 
     async def __call__(self, reply: Reply, *, ephemeral: bool = True, replace_original: bool = False) -> None:
-        await self._respond(
-            text=reply.text,
-            blocks=reply.blocks or None,
-            response_type="ephemeral" if ephemeral else "in_channel",
-            replace_original=replace_original,
-        )
+        """Raises SlackError when the response_url cannot be reached (a refusal, e.g. of a sixth reply,
+        is Slack's to show: nothing is raised)."""
+        try:
+            await self._respond(
+                text=reply.text,
+                blocks=reply.blocks or None,
+                response_type="ephemeral" if ephemeral else "in_channel",
+                replace_original=replace_original,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise SlackError("response_url", "connection_error", certain=False) from exc
 
 
 class EphemeralResponder:

@@ -128,6 +128,11 @@ class WasThisYouFlow:
         task = asyncio.get_running_loop().create_task(self._work_or_log(question_id, answered.state, answered.fence))
         self._answered.add(task)
         task.add_done_callback(self._answered.discard)
+        if answer == "no":  # told at once: the outcome comes after containment and the paced incident post
+            try:
+                await inv.respond(messages.securing(), ephemeral=False, replace_original=True)
+            except SlackError as exc:  # the outcome still comes, by chat.update
+                log.warning("was-this-you %s: employee not told we are on it (%s)", question_id, exc.error)
 
     async def _work_or_log(self, question_id: str, state: State, fence: int) -> None:
         try:

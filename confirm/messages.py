@@ -143,6 +143,13 @@ def contained_dm(q: Question, event: LogEvent) -> Reply:
     return _closed_dm(q, event, text)
 
 
+def securing() -> Reply:
+    return Reply(
+        text=":lock: *Thanks for telling us.* We are securing your account now: what was done, and what to "
+        "do next, will show here in a moment."
+    )
+
+
 def timed_out_dm(q: Question, event: LogEvent) -> Reply:
     text = ":hourglass: *No answer in time:* the security team has been told and will contact you."
     return _closed_dm(q, event, text)

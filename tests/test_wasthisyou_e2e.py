@@ -63,6 +63,21 @@ async def test_no_clears_sessions_once_and_opens_an_incident(scene: Scene) -> No
     assert records.count(("clear-sessions", "succeeded")) == 1 and ("was-this-you", "no") in records
 
 
+async def test_no_is_answered_at_once_while_the_incident_waits_its_turn_in_the_channel(scene: Scene) -> None:
+    org, ws = scene.org, scene.chatops.ws
+    async with scene.replica():
+        factor_enrolled(org)
+        question = await scene.question()
+        ws.fail_next("chat.postMessage", status=429, retry_after=2, times=2, channel=ALERTS_CHANNEL)
+        await scene.click(ERIN, "wty:no", question)
+        securing = await ws.wait_for_message(lambda m: m.ts == question.ts and "securing your account" in m.text)
+        assert not buttons(securing), "a second click has nothing to press"
+        assert not [m for m in ws.messages(ALERTS_CHANNEL) if "wty:resolve" in buttons(m)], "the incident comes later"
+        await scene.incident()
+        told = await ws.wait_for_message(lambda m: m.ts == question.ts and "What to do now" in mrkdwn(m))
+    assert not buttons(told) and scene.session_clears(org.get_user(ERIN_LOGIN).id) == 1
+
+
 async def test_silence_escalates_when_the_window_closes(scene: Scene) -> None:
     org = scene.org
     before = metric("okc_was_this_you_questions_total", answer="timeout")
