@@ -87,3 +87,4 @@ async def run_chatops(
     app = create_web_app(redis=redis, bolt=bot.bolt, hook_secret=HOOK_SECRET, signing_secret=ws.signing_secret)
     async with BackgroundServer(app) as server:
         yield ChatOps(bot=bot, server=server, ws=ws, org=org, redis=redis)
+    await bot.after_ack.drain(5.0)  # as the process does on stopping: nothing acked is left unrun
