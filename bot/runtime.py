@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+import aiohttp
 import httpx
 import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
@@ -151,8 +152,12 @@ class Runtime:
             token, base_url = ws.bot_token, f"{server.url}/api/"
             self.signing_secret = ws.signing_secret
             self.parts.slack = f"simulated (Slack Web API stand-in at {server.url})"
+        # One connection pool for every Web API call: without a session slack_sdk opens a new one (a new
+        # TCP and TLS connection to slack.com) per call.
+        session = aiohttp.ClientSession()
+        self._stack.push_async_callback(session.close)
         # No 429 retry handler: the Slack port (slackport/) waits out Retry-After per channel itself.
-        self.slack = AsyncWebClient(token=token, base_url=base_url)
+        self.slack = AsyncWebClient(token=token, base_url=base_url, session=session)
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:
