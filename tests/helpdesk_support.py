@@ -15,11 +15,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import redis.asyncio as aioredis
-
 from approvals.messages import REASON_BLOCK, REASON_INPUT, REQUEST_VIEW
 from audit import AuditLog, AuditRecord
+from bot.redis_client import connect_redis
 from bot.server import BackgroundServer
+from bot.settings import load_settings
 from oktaclient import OktaClient
 from oktaclient.models import UserStatus
 from oktasim import OktaOrg, User, seed_demo_org
@@ -39,14 +39,15 @@ async def running_bot(redis_url: str, **options: Any) -> AsyncIterator[ChatOps]:
     `options` go to run_chatops (a policy, push timing)."""
     org, ws = seed_demo_org(), demo_workspace()
     org.add_api_token(SIM_API_TOKEN)
-    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = connect_redis(load_settings(redis_url=redis_url))  # the bot's own, as in tests/conftest.py
+    redis = client.redis
     await redis.flushdb()
     async with BackgroundServer(create_okta_app(org)) as okta_sim, BackgroundServer(create_slack_app(ws)) as slack:
         ws.base_url = slack.url
         async with OktaClient.from_api_token(okta_sim.url, SIM_API_TOKEN) as okta:
             async for chatops in run_chatops(ws=ws, slack_url=slack.url, org=org, okta=okta, redis=redis, **options):
                 yield chatops
-    await redis.aclose()
+    await client.aclose()
 
 
 def finished(message: Message) -> bool:
